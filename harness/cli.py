@@ -1,0 +1,133 @@
+"""``refiner-harness``: map events, replay scenarios, serve the mock."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from harness import report
+from harness.ingest import read_map_inputs
+from harness.mapper import MappingError, get_mapper
+from harness.runner import run_scenarios
+from harness.scenario import ScenarioError, find_scenarios, load_scenario
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="refiner-harness",
+        description="A local Refiner API and a harness for RudderStack -> Refiner.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    map_command = commands.add_parser(
+        "map", help="map JSON Lines of {config, message} to Refiner requests"
+    )
+    map_command.add_argument("file", nargs="?", help="input file (default: stdin)")
+    map_command.add_argument("--profile", default="rudderstack", help="mapper profile")
+
+    run_command = commands.add_parser("run", help="replay scenarios against the mock")
+    run_command.add_argument(
+        "paths", nargs="*", default=["scenarios"], help="scenario files or folders"
+    )
+    run_command.add_argument(
+        "--profile",
+        action="append",
+        dest="profiles",
+        help="mapper profile; repeat to run several (default: rudderstack)",
+    )
+    run_command.add_argument("--format", choices=report.FORMATS, default="table")
+    run_command.add_argument(
+        "--target", help="base URL of a running mock (default: in-process)"
+    )
+    run_command.add_argument("--output", help="write the report to this file")
+
+    serve_command = commands.add_parser("serve", help="run the mock on a local port")
+    serve_command.add_argument("--host", default="127.0.0.1")
+    serve_command.add_argument("--port", type=int, default=8080)
+    return parser
+
+
+def map_command(arguments: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    mapper = get_mapper(arguments.profile)
+    if arguments.file:
+        source = Path(arguments.file).read_text(encoding="utf-8").splitlines()
+    else:
+        source = stdin
+
+    for item in read_map_inputs(source):
+        if item.problem is not None:
+            line = {"error": {"status": 400, "message": item.problem}}
+        else:
+            try:
+                line = {"request": mapper(item.message, item.config).to_json()}
+            except MappingError as refusal:
+                line = {"error": refusal.to_json()}
+        stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+def run_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
+    chosen = arguments.profiles or ["rudderstack"]
+    for profile in chosen:
+        get_mapper(profile)
+
+    paths = find_scenarios(Path(path) for path in arguments.paths)
+    if not paths:
+        raise ScenarioError(f"no scenario files in {' '.join(arguments.paths)}")
+    scenarios = [load_scenario(path) for path in paths]
+
+    results = run_scenarios(scenarios, chosen, target=arguments.target)
+    text = report.render(results, arguments.format)
+    if arguments.output:
+        Path(arguments.output).write_text(text + "\n", encoding="utf-8")
+        stdout.write(report.table(results) + "\n")
+    else:
+        stdout.write(text + "\n")
+    return EXIT_OK if all(result.passed for result in results) else EXIT_FAILED
+
+
+def serve_command(arguments: argparse.Namespace) -> int:
+    from werkzeug.serving import make_server
+
+    from mock_refiner import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server(arguments.host, arguments.port, create_app(), threaded=True)
+    print(
+        f"Refiner mock on http://{arguments.host}:{server.server_port} "
+        f"(admin: /__mock/state, /__mock/calls); Ctrl-C stops it",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    try:
+        if arguments.command == "map":
+            return map_command(arguments, sys.stdin, sys.stdout)
+        if arguments.command == "run":
+            return run_command(arguments, sys.stdout)
+        return serve_command(arguments)
+    except KeyError as error:
+        print(f"refiner-harness: {error.args[0]}", file=sys.stderr)
+    except (ScenarioError, OSError) as error:
+        print(f"refiner-harness: {error}", file=sys.stderr)
+    return EXIT_USAGE

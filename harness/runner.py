@@ -1,0 +1,166 @@
+"""Replaying scenarios: events through mapper, delivery and transport into a mock.
+
+For each scenario and profile the runner starts from an empty Refiner (a fresh
+in-process mock with a stepping clock and sequential ids, or a reset live target), maps
+every event, delivers what the mapper produced, then reads the state the mock holds
+for the scenario's API key and compares it with the scenario's expectations.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from harness.delivery import send, to_wire
+from harness.expectations import Mismatch, compare
+from harness.jsvalue import to_string
+from harness.mapper import MappingError, get_mapper
+from harness.scenario import Scenario
+from harness.transport import Connection, TransportError, connect
+from mock_refiner import SequentialIds, Settings, StepClock
+
+logger = logging.getLogger(__name__)
+
+REPLAY_START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def replay_settings() -> Settings:
+    """Settings that make an in-process replay deterministic."""
+    return Settings(
+        clock=StepClock(REPLAY_START, timedelta(seconds=1)), ids=SequentialIds()
+    )
+
+
+@dataclass
+class Replay:
+    """What happened to each event of a stream."""
+
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    delivered: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ScenarioResult:
+    """The outcome of one scenario under one profile."""
+
+    scenario: Scenario
+    profile: str
+    mismatches: list[Mismatch] = field(default_factory=list)
+    replay: Replay = field(default_factory=Replay)
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and not self.mismatches
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.scenario.name,
+            "path": str(self.scenario.path),
+            "profile": self.profile,
+            "passed": self.passed,
+            "events": len(self.scenario.events),
+            "delivered": len(self.replay.delivered),
+            "rejected": len(self.replay.rejected),
+            "seconds": round(self.seconds, 4),
+            "error": self.error,
+            "mismatches": [mismatch.to_json() for mismatch in self.mismatches],
+        }
+
+
+def replay(
+    events: Iterable[Any],
+    config: Mapping[str, Any],
+    profile: str,
+    connection: Connection,
+) -> Replay:
+    """Maps and delivers every event, in order, through one connection."""
+    mapper = get_mapper(profile)
+    outcome = Replay()
+
+    for index, message in enumerate(events):
+        try:
+            request = mapper(message, config)
+        except MappingError as refusal:
+            outcome.rejected.append(
+                {
+                    "index": index,
+                    "type": message.get("type") if isinstance(message, dict) else None,
+                    "status": refusal.status,
+                    "message": refusal.message,
+                }
+            )
+            continue
+
+        wire = to_wire(
+            request.method,
+            request.endpoint,
+            request.headers,
+            request.form,
+            target=connection.target,
+        )
+        response = send(wire, connection.client)
+        outcome.delivered.append(
+            {"index": index, "status": response.status_code, "path": wire.url}
+        )
+
+    return outcome
+
+
+def actual_sections(
+    connection: Connection, config: Mapping[str, Any], outcome: Replay
+) -> dict[str, list[Any]]:
+    """The mock's state for the scenario's key, the refusals and the calls."""
+    environment = connection.environment(to_string(config.get("apiKey", "")))
+    return {
+        "contacts": environment["contacts"],
+        "accounts": environment["accounts"],
+        "events": environment["events"],
+        "rejected": outcome.rejected,
+        "calls": connection.calls(),
+    }
+
+
+def run_scenario(
+    scenario: Scenario, profile: str, target: str | None = None
+) -> ScenarioResult:
+    """Replays one scenario under one profile and checks its expectations."""
+    result = ScenarioResult(scenario=scenario, profile=profile)
+    started = time.perf_counter()
+
+    try:
+        with connect(target, replay_settings()) as connection:
+            connection.reset()
+            result.replay = replay(
+                scenario.events, scenario.config, profile, connection
+            )
+            actual = actual_sections(connection, scenario.config, result.replay)
+    except (TransportError, httpx.HTTPError) as error:
+        result.error = f"the mock could not be reached: {error}"
+    except Exception as error:  # one broken scenario must not stop the others
+        logger.exception("scenario %s failed to run", scenario.name)
+        result.error = f"{type(error).__name__}: {error}"
+    else:
+        result.mismatches = compare(scenario.expectations(profile), actual)
+
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def run_scenarios(
+    scenarios: Iterable[Scenario], profiles: list[str], target: str | None = None
+) -> list[ScenarioResult]:
+    """Every scenario under every requested profile it runs under."""
+    return [
+        run_scenario(scenario, profile, target)
+        for scenario in scenarios
+        for profile in profiles
+        if scenario.runs_under(profile)
+    ]

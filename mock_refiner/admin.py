@@ -1,0 +1,65 @@
+"""The admin API under `/__mock`, a prefix Refiner never uses.
+
+`GET /__mock/state` shows every environment (`?api_key=K` shows one),
+`GET /__mock/calls` lists the journal (`?path=` and `?status=` filter it) and
+`POST /__mock/reset` clears state and journal (`?what=state` or `?what=calls` clears
+one). Reading never changes anything. An empty filter counts as no filter.
+"""
+
+import logging
+import re
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from mock_refiner.service import MockRefiner
+
+logger = logging.getLogger(__name__)
+
+RESET_PARTS = ("state", "calls")
+
+admin = Blueprint("mock_admin", __name__, url_prefix="/__mock")
+
+
+def _mock() -> MockRefiner:
+    return current_app.extensions["mock_refiner"]
+
+
+@admin.get("/state")
+def state() -> Response:
+    """All environments, or the one of `?api_key=K`."""
+    if "api_key" in request.args:
+        return jsonify(_mock().store.snapshot(request.args["api_key"]))
+
+    return jsonify(_mock().store.snapshot())
+
+
+@admin.get("/calls")
+def calls() -> Response | tuple[Response, int]:
+    """The journal, oldest first, filtered by `path` and `status`."""
+    path = request.args.get("path") or None
+    status_text = request.args.get("status") or None
+    if status_text is not None and not re.fullmatch(r"[0-9]{1,3}", status_text):
+        message = f"The status filter must be an HTTP status code, not {status_text!r}."
+        return jsonify({"error": message}), 400
+
+    status = int(status_text) if status_text is not None else None
+    return jsonify({"calls": _mock().journal.calls(path=path, status=status)})
+
+
+@admin.post("/reset")
+def reset() -> Response | tuple[Response, int]:
+    """Clear the state, the journal, or both."""
+    what = request.args.get("what") or None
+    if what is not None and what not in RESET_PARTS:
+        message = f"The what parameter must be 'state' or 'calls', not {what!r}."
+        return jsonify({"error": message}), 400
+
+    parts = RESET_PARTS if what is None else (what,)
+    if "state" in parts:
+        _mock().store.reset()
+
+    if "calls" in parts:
+        _mock().journal.clear()
+
+    logger.info("reset %s", " and ".join(parts))
+    return jsonify({"message": "ok", "reset": list(parts)})

@@ -1,0 +1,49 @@
+"""`create_app`: the Flask app of a mock Refiner, with the `/v1` and `/__mock` APIs.
+
+Every reply is JSON, error pages included: Flask's HTML error pages never appear.
+"""
+
+import logging
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from mock_refiner.admin import admin
+from mock_refiner.api import SubPathConverter, api
+from mock_refiner.service import MockRefiner
+from mock_refiner.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """A Flask app serving a new `MockRefiner`, kept at `extensions["mock_refiner"]`."""
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    app.url_map.merge_slashes = False
+    app.url_map.converters["v1_sub_path"] = SubPathConverter
+    app.extensions["mock_refiner"] = MockRefiner(settings)
+
+    app.register_blueprint(api)
+    app.register_blueprint(admin)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, internal_error)
+    return app
+
+
+def http_error(error: HTTPException) -> tuple[Response, int]:
+    """A Flask or Werkzeug error (404, 405, ...) as `{"error": ...}`."""
+    response = jsonify({"error": (error.name or "Error").capitalize()})
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+
+    return response, error.code or 500
+
+
+def internal_error(error: Exception) -> tuple[Response, int]:
+    """An unexpected exception as a 500 `{"error": "Internal error: ..."}`."""
+    logger.exception("unexpected error")
+    message = f"Internal error: {type(error).__name__}: {error}"
+    return jsonify({"error": message}), 500

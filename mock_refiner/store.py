@@ -1,0 +1,529 @@
+"""Refiner's state: one environment per API key, holding contacts, accounts, events.
+
+`Store.identify` and `Store.track` apply Refiner's rules; `Store.snapshot` shows the
+state as plain dicts in the shapes of `docs/architecture.md`. Every call is checked in
+full, and draws its ids and time, before anything changes, so a refused or failing
+call leaves the state as it was. All access goes through one lock.
+
+Finding the contact of a call is `find_contact`, kept in one place because the rule is
+an assumption: by remote id first, then by email; a contact found by email that has a
+different remote id is someone else.
+
+Account traits share the environment's trait registry and limit, under the name
+`account.<trait>`. The first type seen for a trait name is the one registered; a later
+value of another type is still stored, with a note.
+
+Limitations: segments, survey responses and Refiner's computed traits (form views,
+country) are not modelled. An event shows its contact's current remote id and email.
+The state lives in memory only.
+"""
+
+import copy
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mock_refiner.errors import ApiError
+from mock_refiner.settings import Settings
+from mock_refiner.traits import as_text, cap_text, format_time, type_trait
+
+logger = logging.getLogger(__name__)
+
+MISSING_IDENTITY = "The id or email parameter is required."
+MISSING_EVENT = "The event parameter is required."
+ACCOUNT_NOT_OBJECT = "The account parameter must be an object."
+ACCOUNT_WITHOUT_ID = "The account parameter needs an id."
+
+IDENTITY_PARAMS = frozenset({"id", "email", "account", "api_key"})
+COMPUTED_TRAITS = frozenset(
+    {
+        "first_seen_at",
+        "last_seen_at",
+        "form_views_count",
+        "form_submissions_count",
+        "last_form_submission_at",
+        "last_form_view_at",
+        "country",
+    }
+)
+TRACK_PARAMS = frozenset({"id", "email", "event", "api_key"})
+ACCOUNT_TRAIT_PREFIX = "account."
+
+
+@dataclass(eq=False)
+class Account:
+    """A Refiner account (a company), found by its remote id."""
+
+    uuid: str
+    remote_id: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    display_name: str | None = None
+    domain: str | None = None
+    attributes: dict = field(default_factory=dict)
+    contact_uuids: list[str] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Contact:
+    """A Refiner contact (a user), found by remote id or email."""
+
+    uuid: str
+    remote_id: str | None
+    email: str | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    display_name: str | None = None
+    last_tracking_event_at: datetime | None = None
+    attributes: dict = field(default_factory=dict)
+    segments: list = field(default_factory=list)
+    account_uuid: str | None = None
+
+
+@dataclass
+class Event:
+    """A tracked event and the path it came in on."""
+
+    uuid: str
+    name: str
+    received_at: datetime
+    path: str
+    contact_uuid: str
+
+
+@dataclass
+class AccountChange:
+    """What an identify call will do to an account, worked out before any change."""
+
+    account: Account | None
+    uuid: str
+    remote_id: str
+    attributes: dict
+    fields: dict[str, str]
+
+
+@dataclass
+class Identified:
+    """The outcome of an identify call: a copy of the contact, and notes."""
+
+    contact: Contact
+    notes: list[str]
+
+
+@dataclass
+class Tracked:
+    """The outcome of a track call: a copy of the event, and notes."""
+
+    event: Event
+    notes: list[str]
+
+
+class Environment:
+    """The state behind one API key, with lookups by remote id and email."""
+
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+        self.contacts: dict[str, Contact] = {}
+        self.accounts: dict[str, Account] = {}
+        self.events: list[Event] = []
+        self.traits: dict[str, str] = {}
+        self._by_remote_id: dict[str, Contact] = {}
+        self._by_email: dict[str, list[Contact]] = {}
+        self._accounts_by_remote_id: dict[str, Account] = {}
+
+    def contact_with_remote_id(self, remote_id: str) -> Contact | None:
+        """The contact whose remote id is `remote_id`."""
+        return self._by_remote_id.get(remote_id)
+
+    def contacts_with_email(self, email: str) -> list[Contact]:
+        """The contacts with this exact email, in the order they got it."""
+        return list(self._by_email.get(email, []))
+
+    def account_with_remote_id(self, remote_id: str) -> Account | None:
+        """The account whose remote id is `remote_id`."""
+        return self._accounts_by_remote_id.get(remote_id)
+
+    def add_contact(self, contact: Contact) -> None:
+        """Keep a new contact and index it."""
+        remote_id, email = contact.remote_id, contact.email
+        contact.remote_id = contact.email = None
+        self.contacts[contact.uuid] = contact
+        self.set_identity(contact, remote_id, email)
+
+    def set_identity(
+        self, contact: Contact, remote_id: str | None, email: str | None
+    ) -> None:
+        """Change a contact's remote id and email, keeping the lookups right."""
+        if remote_id != contact.remote_id:
+            if contact.remote_id is not None:
+                del self._by_remote_id[contact.remote_id]
+
+            contact.remote_id = remote_id
+            if remote_id is not None:
+                self._by_remote_id[remote_id] = contact
+
+        if email != contact.email:
+            if contact.email is not None:
+                self._by_email[contact.email].remove(contact)
+
+            contact.email = email
+            if email is not None:
+                self._by_email.setdefault(email, []).append(contact)
+
+    def add_account(self, account: Account) -> None:
+        """Keep a new account and index it."""
+        self.accounts[account.uuid] = account
+        self._accounts_by_remote_id[account.remote_id] = account
+
+    def link(self, contact: Contact, account: Account) -> None:
+        """Make `account` the contact's one account."""
+        previous = self.accounts.get(contact.account_uuid or "")
+        if previous is account:
+            return
+
+        if previous is not None:
+            previous.contact_uuids.remove(contact.uuid)
+
+        contact.account_uuid = account.uuid
+        account.contact_uuids.append(contact.uuid)
+
+
+def find_contact(
+    env: Environment, remote_id: str | None, email: str | None
+) -> Contact | None:
+    """The contact a call with this id and email is about, or None for a new one.
+
+    By remote id first. Otherwise by email: without an id in the call, the first
+    contact that got that email; with an id, the first one that has no remote id yet
+    (it will take the id). A contact with another remote id is someone else.
+    """
+    if remote_id is not None:
+        contact = env.contact_with_remote_id(remote_id)
+        if contact is not None:
+            return contact
+
+    if email is not None:
+        for contact in env.contacts_with_email(email):
+            if remote_id is None or contact.remote_id is None:
+                return contact
+
+    return None
+
+
+def identity_of(params: Mapping) -> tuple[str | None, str | None]:
+    """The call's remote id and email as text; refuse a call that has neither."""
+    remote_id = as_text(params.get("id")) or None
+    email = as_text(params.get("email")) or None
+    if remote_id is None and email is None:
+        raise ApiError.bad_request(MISSING_IDENTITY)
+
+    return remote_id, email
+
+
+def account_of(params: Mapping) -> dict | None:
+    """The call's `account` object, if any; refuse a non-object or one without id."""
+    if "account" not in params:
+        return None
+
+    account = params["account"]
+    if not isinstance(account, dict):
+        raise ApiError.bad_request(ACCOUNT_NOT_OBJECT)
+
+    if not as_text(account.get("id")):
+        raise ApiError.bad_request(ACCOUNT_WITHOUT_ID)
+
+    return account
+
+
+def event_name_of(params: Mapping) -> str:
+    """The call's event name; refuse a call without one."""
+    name = as_text(params.get("event"))
+    if not name:
+        raise ApiError.bad_request(MISSING_EVENT)
+
+    return name
+
+
+class Store:
+    """Every environment the mock knows, in order of first use."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self._environments: dict[str, Environment] = {}
+        self._lock = threading.RLock()
+
+    def identify(
+        self, api_key: str, params: Mapping, now: datetime | None = None
+    ) -> Identified:
+        """Create or update a contact, its traits and its account (identify-user)."""
+        remote_id, email = identity_of(params)
+        account_params = account_of(params)
+
+        with self._lock:
+            now = self._now(now)
+            env = self._environments.get(api_key) or Environment(api_key)
+            notes: list[str] = []
+            new_traits: dict[str, str] = {}
+
+            contact = find_contact(env, remote_id, email)
+            contact_uuid = self._new_id() if contact is None else contact.uuid
+            trait_values = self._contact_traits(params, notes)
+            attributes = self._typed_traits(env, trait_values, "", new_traits, notes)
+            account_change: AccountChange | None = None
+            if account_params is not None:
+                account_change = self._account_change(
+                    env, account_params, new_traits, notes
+                )
+
+            self._environments.setdefault(api_key, env)
+            env.traits.update(new_traits)
+
+            if contact is None:
+                contact = Contact(contact_uuid, remote_id, email, now, now)
+                env.add_contact(contact)
+            else:
+                new_remote_id = contact.remote_id or remote_id
+                env.set_identity(contact, new_remote_id, email or contact.email)
+
+            contact.last_seen_at = now
+            contact.attributes.update(attributes)
+            if "name" in params:
+                contact.display_name = self._display_text(params["name"])
+
+            if account_change is not None:
+                self._apply_account_change(env, contact, account_change, now)
+
+            return Identified(copy.deepcopy(contact), notes)
+
+    def track(
+        self, api_key: str, params: Mapping, path: str, now: datetime | None = None
+    ) -> Tracked:
+        """Record an event for a contact, creating the contact if nobody matches."""
+        remote_id, email = identity_of(params)
+        name = event_name_of(params)
+        dropped = [key for key in params if key not in TRACK_PARAMS]
+        notes = [f"parameters not stored: {', '.join(dropped)}"] if dropped else []
+
+        with self._lock:
+            now = self._now(now)
+            env = self._environments.get(api_key) or Environment(api_key)
+
+            contact = find_contact(env, remote_id, email)
+            contact_uuid = self._new_id() if contact is None else contact.uuid
+            event = Event(self._new_id(), name, now, path, contact_uuid)
+
+            self._environments.setdefault(api_key, env)
+
+            if contact is None:
+                contact = Contact(contact_uuid, remote_id, email, now, now)
+                env.add_contact(contact)
+            else:
+                env.set_identity(
+                    contact, contact.remote_id or remote_id, contact.email or email
+                )
+
+            contact.last_seen_at = now
+            contact.last_tracking_event_at = now
+            env.events.append(event)
+
+            return Tracked(copy.deepcopy(event), notes)
+
+    def snapshot(self, api_key: str | None = None) -> dict:
+        """The state as plain dicts: one environment, or all of them."""
+        with self._lock:
+            if api_key is not None:
+                env = self._environments.get(api_key) or Environment(api_key)
+                return render_environment(env)
+
+            return {
+                "environments": [
+                    render_environment(env) for env in self._environments.values()
+                ]
+            }
+
+    def reset(self) -> None:
+        """Forget every environment."""
+        with self._lock:
+            self._environments.clear()
+
+    def _account_change(
+        self,
+        env: Environment,
+        account_params: Mapping,
+        new_traits: dict[str, str],
+        notes: list[str],
+    ) -> AccountChange:
+        remote_id = as_text(account_params["id"])
+        account = env.account_with_remote_id(remote_id)
+        trait_values = {
+            key: value for key, value in account_params.items() if key != "id"
+        }
+        fields = {
+            field_name: self._display_text(account_params[key])
+            for key, field_name in (("name", "display_name"), ("domain", "domain"))
+            if key in account_params
+        }
+        return AccountChange(
+            account=account,
+            uuid=self._new_id() if account is None else account.uuid,
+            remote_id=remote_id,
+            attributes=self._typed_traits(
+                env, trait_values, ACCOUNT_TRAIT_PREFIX, new_traits, notes
+            ),
+            fields=fields,
+        )
+
+    def _apply_account_change(
+        self, env: Environment, contact: Contact, change: AccountChange, now: datetime
+    ) -> None:
+        account = change.account
+        if account is None:
+            account = Account(change.uuid, change.remote_id, now, now)
+            env.add_account(account)
+
+        account.last_seen_at = now
+        account.attributes.update(change.attributes)
+        for field_name, text in change.fields.items():
+            setattr(account, field_name, text)
+
+        env.link(contact, account)
+
+    def _contact_traits(self, params: Mapping, notes: list[str]) -> dict:
+        values = {}
+        for key, value in params.items():
+            if key in IDENTITY_PARAMS:
+                continue
+
+            if key in COMPUTED_TRAITS:
+                notes.append(f"trait {key!r} is computed by Refiner; not stored")
+                continue
+
+            values[key] = value
+
+        return values
+
+    def _typed_traits(
+        self,
+        env: Environment,
+        values: Mapping,
+        prefix: str,
+        new_traits: dict[str, str],
+        notes: list[str],
+    ) -> dict:
+        accepted = {}
+        for name, value in values.items():
+            typed = type_trait(name, value, self.settings.string_cap)
+            notes.extend(typed.notes)
+
+            registered_name = prefix + name
+            known = env.traits.get(registered_name) or new_traits.get(registered_name)
+            if known is None:
+                if len(env.traits) + len(new_traits) >= self.settings.trait_limit:
+                    notes.append(
+                        f"trait {registered_name!r} not created: the environment "
+                        f"already has {self.settings.trait_limit} traits"
+                    )
+                    continue
+
+                new_traits[registered_name] = typed.type
+            elif known != typed.type:
+                notes.append(
+                    f"trait {registered_name!r} is registered as {known}; "
+                    f"this {typed.type} value is stored as sent"
+                )
+
+            accepted[name] = typed.value
+
+        return accepted
+
+    def _display_text(self, value: object) -> str:
+        text, _ = cap_text("name", as_text(value), self.settings.string_cap)
+        return text
+
+    def _now(self, now: datetime | None) -> datetime:
+        moment = self.settings.clock() if now is None else now
+        if not isinstance(moment, datetime):
+            raise TypeError(f"the clock gave {moment!r}, not a datetime")
+
+        return moment
+
+    def _new_id(self) -> str:
+        new_id = self.settings.ids()
+        if not isinstance(new_id, str) or not new_id:
+            raise TypeError(f"the id factory gave {new_id!r}, not text")
+
+        return new_id
+
+
+def render_environment(env: Environment) -> dict:
+    """An environment as the ENV dict of the admin API."""
+    return {
+        "api_key": env.api_key,
+        "contacts": [render_contact(env, contact) for contact in env.contacts.values()],
+        "accounts": [render_account(env, account) for account in env.accounts.values()],
+        "events": [render_event(env, event) for event in env.events],
+        "traits": dict(env.traits),
+    }
+
+
+def render_contact(env: Environment, contact: Contact) -> dict:
+    """A contact as the CONTACT dict of the admin API."""
+    account = env.accounts.get(contact.account_uuid or "")
+    return {
+        "uuid": contact.uuid,
+        "remote_id": contact.remote_id,
+        "email": contact.email,
+        "display_name": contact.display_name,
+        "first_seen_at": format_time(contact.first_seen_at),
+        "last_seen_at": format_time(contact.last_seen_at),
+        "last_tracking_event_at": _optional_time(contact.last_tracking_event_at),
+        "attributes": copy.deepcopy(contact.attributes),
+        "segments": copy.deepcopy(contact.segments),
+        "account": None
+        if account is None
+        else {
+            "uuid": account.uuid,
+            "remote_id": account.remote_id,
+            "display_name": account.display_name,
+            "domain": account.domain,
+        },
+    }
+
+
+def render_account(env: Environment, account: Account) -> dict:
+    """An account as the ACCOUNT dict of the admin API."""
+    members = [env.contacts[contact_uuid] for contact_uuid in account.contact_uuids]
+    return {
+        "uuid": account.uuid,
+        "remote_id": account.remote_id,
+        "display_name": account.display_name,
+        "domain": account.domain,
+        "first_seen_at": format_time(account.first_seen_at),
+        "last_seen_at": format_time(account.last_seen_at),
+        "attributes": copy.deepcopy(account.attributes),
+        "contacts": [
+            member.remote_id or member.email or member.uuid for member in members
+        ],
+    }
+
+
+def render_event(env: Environment, event: Event) -> dict:
+    """An event as the EVENT dict of the admin API."""
+    contact = env.contacts[event.contact_uuid]
+    return {
+        "uuid": event.uuid,
+        "name": event.name,
+        "received_at": format_time(event.received_at),
+        "path": event.path,
+        "contact": {
+            "uuid": contact.uuid,
+            "remote_id": contact.remote_id,
+            "email": contact.email,
+        },
+    }
+
+
+def _optional_time(moment: datetime | None) -> str | None:
+    return None if moment is None else format_time(moment)

@@ -1,0 +1,95 @@
+"""Fixtures for the mock Refiner: deterministic settings, the app and a live server."""
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from mock_refiner import MockRefiner, SequentialIds, Settings, StepClock, create_app
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+KEY = "test-key-0001"
+FORM = "application/x-www-form-urlencoded"
+
+
+def uuid_n(number: int) -> str:
+    """The `number`-th id a fresh `SequentialIds()` gives."""
+    return f"00000000-0000-4000-8000-{number:012x}"
+
+
+def time_n(seconds: int) -> str:
+    """The text of `START` plus `seconds`, as the mock writes times."""
+    moment = START + timedelta(seconds=seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+
+
+def deterministic_settings(**overrides: object) -> Settings:
+    """Settings with a one-second step clock from `START` and sequential ids."""
+    values: dict = {
+        "clock": StepClock(START, timedelta(seconds=1)),
+        "ids": SequentialIds(),
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return deterministic_settings()
+
+
+@pytest.fixture
+def mock(settings: Settings) -> MockRefiner:
+    return MockRefiner(settings)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Flask:
+    return create_app(settings)
+
+
+class SwappableApp:
+    """A WSGI app that passes every request to whichever app a test put in."""
+
+    def __init__(self) -> None:
+        self.current: Callable | None = None
+
+    def __call__(self, environ: dict, start_response: Callable) -> object:
+        assert self.current is not None, "no app mounted on the live server"
+        return self.current(environ, start_response)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[tuple[str, SwappableApp]]:
+    """One real HTTP server on 127.0.0.1 for the session, on a free port."""
+    mount = SwappableApp()
+    server = make_server("127.0.0.1", 0, mount, threaded=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+
+    yield f"http://127.0.0.1:{server.server_port}", mount
+
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_url(live_server: tuple[str, SwappableApp], app: Flask) -> Iterator[str]:
+    """The base URL of the live server, serving this test's `app`."""
+    base_url, mount = live_server
+    mount.current = app
+    yield base_url
+    mount.current = None
+
+
+@pytest.fixture
+def http(live_url: str) -> Iterator[httpx.Client]:
+    """An httpx client for the live server that ignores proxy settings."""
+    with httpx.Client(base_url=live_url, trust_env=False, timeout=5) as client:
+        yield client
