@@ -24,9 +24,9 @@ def describe(mismatch: Mismatch) -> list[str]:
         lines.append(f"  expected: {show(mismatch.expected)}")
     if not mismatch.nearest:
         lines.append(f"  found:    no {mismatch.section} at all")
-    label = "found:   " if mismatch.problem.startswith("counts.") else "nearest:"
+    label = "found:" if mismatch.problem.startswith("counts.") else "nearest:"
     for near in mismatch.nearest:
-        lines.append(f"  {label} {show(near.item)}")
+        lines.append(f"  {label:<9} {show(near.item)}")
         lines.extend(f"    differs at {difference}" for difference in near.differences)
     return lines
 

@@ -75,7 +75,7 @@ def in_process(settings: Settings | None = None) -> Iterator[Connection]:
 def live(target: str, timeout: float = 10.0) -> Iterator[Connection]:
     """A mock already running at ``target``, such as ``http://127.0.0.1:8080``."""
     base_url = target.rstrip("/")
-    with httpx.Client(timeout=timeout) as client:
+    with httpx.Client(timeout=timeout, trust_env=False) as client:
         yield Connection(client=client, base_url=base_url, target=base_url)
 
 

@@ -1,0 +1,247 @@
+"""Replaying scenarios in-process and against a live mock, and their reports."""
+
+from __future__ import annotations
+
+import json
+from xml.etree import ElementTree
+
+import httpx
+import pytest
+
+from harness.cli import main
+from harness.runner import run_scenario
+from harness.scenario import load_scenario
+from harness.transport import in_process
+
+IDENTIFY = {
+    "type": "identify",
+    "userId": "u1",
+    "traits": {"email": "ada@example.test", "plan": "pro", "visits": 1000000},
+}
+TRACK = {"type": "track", "userId": "u1", "event": "Report Exported"}
+SCREEN = {"type": "screen", "userId": "u1"}
+CONFIG = {
+    "apiKey": "rf-runner-key",
+    "userAttributesMapping": [{"from": "userId", "to": "id"}],
+}
+
+PASSING = {
+    "name": "identify then track",
+    "config": CONFIG,
+    "events": [IDENTIFY, TRACK, SCREEN],
+    "expect": {
+        "contacts": [
+            {
+                "uuid": "00000000-0000-4000-8000-000000000001",
+                "remote_id": "u1",
+                "email": "ada@example.test",
+                "first_seen_at": "2026-01-01T00:00:00.000000Z",
+                "attributes": {"plan": "pro", "visits": "1e+06"},
+            }
+        ],
+        "events": [{"name": "Report Exported", "contact": {"remote_id": "u1"}}],
+        "rejected": [
+            {
+                "index": 2,
+                "type": "screen",
+                "status": 400,
+                "message": 'Event type "screen" is not supported',
+            }
+        ],
+        "calls": [
+            {"path": "/v1/identify-user", "status": 200, "params": {"id": "u1"}},
+            {"path": "/v1/track", "status": 200},
+        ],
+        "counts": {"contacts": 1, "events": 1, "rejected": 1, "calls": 2},
+    },
+}
+
+
+def failing_document():
+    document = json.loads(json.dumps(PASSING))
+    document["name"] = "wrong plan"
+    document["expect"]["contacts"][0]["attributes"]["plan"] = "team"
+    return document
+
+
+def test_in_process_replay_passes(write_scenario):
+    result = run_scenario(load_scenario(write_scenario(PASSING)), "rudderstack")
+
+    assert result.error is None
+    assert result.mismatches == []
+    assert result.passed
+    assert [d["status"] for d in result.replay.delivered] == [200, 200]
+
+
+def test_live_target_gives_the_same_state(write_scenario, live_mock):
+    result = run_scenario(
+        load_scenario(write_scenario(PASSING)), "rudderstack", target=live_mock
+    )
+
+    assert result.passed, result.mismatches
+
+
+def test_failure_names_expected_found_and_nearest(write_scenario):
+    result = run_scenario(
+        load_scenario(write_scenario(failing_document())), "rudderstack"
+    )
+
+    assert not result.passed
+    [mismatch] = result.mismatches
+    assert mismatch.problem == "contacts[0]: no contact matches"
+    assert mismatch.nearest[0].differences == [
+        'attributes.plan: expected "team", found "pro"'
+    ]
+
+
+def test_unreachable_target_is_an_error_not_a_traceback(write_scenario):
+    result = run_scenario(
+        load_scenario(write_scenario(PASSING)),
+        "rudderstack",
+        target="http://127.0.0.1:9",
+    )
+
+    assert not result.passed
+    assert result.error.startswith(
+        "the mock could not be reached: POST http://127.0.0.1:9/__mock/reset: "
+    )
+
+
+def test_expectations_per_profile(write_scenario):
+    document = json.loads(json.dumps(PASSING))
+    document["config"] = {"apiKey": "rf-runner-key"}
+    document["expect"]["contacts"] = [{"remote_id": "u1"}]
+    document["expect"]["calls"][0]["params"] = {"userId": "u1"}
+    document["expect"]["counts"]["contacts"] = 2
+    document["expect_by_profile"] = {
+        "documented": {
+            "calls": [{"path": "/v1/identify-user", "params": {"id": "u1"}}],
+            "counts": {"contacts": 1, "events": 1},
+        }
+    }
+    scenario = load_scenario(write_scenario(document))
+
+    for profile in ("rudderstack", "documented"):
+        result = run_scenario(scenario, profile)
+        assert [m.problem for m in result.mismatches] == [], profile
+
+    document["expect_by_profile"] = {}
+    result = run_scenario(load_scenario(write_scenario(document)), "documented")
+    assert [m.problem for m in result.mismatches] == [
+        "calls[0]: no call matches",
+        "counts.contacts: expected 2, found 1",
+    ]
+
+
+def test_run_command_prints_one_line_per_scenario_and_fails_on_any_failure(
+    write_scenario, capsys
+):
+    write_scenario(PASSING, "a.yaml")
+    path = write_scenario(failing_document(), "b.yaml")
+
+    assert main(["run", str(path.parent)]) == 1
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(
+        "PASS  identify then track  rudderstack    3 events   1 rejected"
+    )
+    assert lines[1].startswith(
+        "FAIL  wrong plan           rudderstack    3 events   1 rejected"
+    )
+    assert lines[2] == f"      {path}"
+    assert lines[3] == "      contacts[0]: no contact matches"
+    assert lines[4].startswith(
+        '        expected: {"uuid": "00000000-0000-4000-8000-000000000001"'
+    )
+    assert lines[5].startswith(
+        '        nearest:  {"uuid": "00000000-0000-4000-8000-000000000001"'
+    )
+    assert (
+        lines[6] == '          differs at attributes.plan: expected "team", found "pro"'
+    )
+    assert lines[-1] == "1 passed, 1 failed"
+
+
+def test_run_command_json_and_junit(write_scenario, capsys, tmp_path):
+    path = write_scenario(failing_document())
+
+    assert main(["run", str(path), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert (report["passed"], report["failed"]) == (0, 1)
+    assert report["results"][0]["mismatches"][0]["problem"] == (
+        "contacts[0]: no contact matches"
+    )
+
+    junit = tmp_path / "report.xml"
+    assert main(["run", str(path), "--format", "junit", "--output", str(junit)]) == 1
+    suite = ElementTree.fromstring(junit.read_text(encoding="utf-8"))
+    assert (suite.get("tests"), suite.get("failures")) == ("1", "1")
+    failure = suite.find("testcase/failure")
+    assert suite.find("testcase").get("name") == "wrong plan"
+    assert failure.get("message") == "contacts[0]: no contact matches"
+    assert 'differs at attributes.plan: expected "team", found "pro"' in failure.text
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"config": {}}, "'name' must be non-empty text"),
+        ({"name": "x"}, "'config' must be a mapping"),
+        (
+            {"name": "x", "config": {}, "events": 3},
+            "'events' must be a list or a JSON Lines file name",
+        ),
+        (
+            {"name": "x", "config": {}, "events": [], "expect": {"people": []}},
+            "'expect.people' is not one of",
+        ),
+        (
+            {
+                "name": "x",
+                "config": {},
+                "events": [],
+                "expect": {"counts": {"contacts": "2"}},
+            },
+            "'expect.counts' maps",
+        ),
+        (
+            {"name": "x", "config": {}, "events": [], "colour": 1},
+            "unknown keys ['colour']",
+        ),
+    ],
+)
+def test_bad_scenario_files_exit_2_with_the_file_named(
+    write_scenario, capsys, document, message
+):
+    path = write_scenario(document)
+
+    assert main(["run", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"refiner-harness: {path}: ")
+    assert message in error
+
+
+def test_events_from_a_json_lines_file(write_scenario, tmp_path):
+    (tmp_path / "events.jsonl").write_text(
+        "\n".join(json.dumps(event) for event in PASSING["events"]) + "\n",
+        encoding="utf-8",
+    )
+    document = {**PASSING, "events": "events.jsonl"}
+
+    assert run_scenario(load_scenario(write_scenario(document)), "rudderstack").passed
+
+
+def test_code_calling_the_real_url_reaches_the_in_process_mock():
+    with in_process() as connection:
+        reply = httpx.post(
+            "https://api.refiner.io/v1/identify-user",
+            headers={"Authorization": "Bearer rf-direct-key"},
+            json={"id": "u9", "plan": "pro"},
+        )
+        contacts = connection.environment("rf-direct-key")["contacts"]
+
+    assert reply.status_code == 200
+    assert reply.json()["message"] == "ok"
+    assert [(c["remote_id"], c["attributes"]) for c in contacts] == [
+        ("u9", {"plan": "pro"})
+    ]
