@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--target", help="base URL of a running mock (default: in-process)"
     )
     run_command.add_argument("--output", help="write the report to this file")
+    run_command.add_argument(
+        "--verbose", action="store_true", help="log every call the mock receives"
+    )
 
     serve_command = commands.add_parser("serve", help="run the mock on a local port")
     serve_command.add_argument("--host", default="127.0.0.1")
@@ -76,6 +79,10 @@ def map_command(arguments: argparse.Namespace, stdin: TextIO, stdout: TextIO) ->
 
 
 def run_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
+    logging.basicConfig(
+        level=logging.INFO if arguments.verbose else logging.ERROR,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     chosen = arguments.profiles or ["rudderstack"]
     for profile in chosen:
         get_mapper(profile)

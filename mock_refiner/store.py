@@ -48,6 +48,7 @@ COMPUTED_TRAITS = frozenset(
         "country",
     }
 )
+ACCOUNT_IDENTITY = frozenset({"id"})
 TRACK_PARAMS = frozenset({"id", "email", "event", "api_key"})
 ACCOUNT_TRAIT_PREFIX = "account."
 
@@ -269,7 +270,7 @@ class Store:
 
             contact = find_contact(env, remote_id, email)
             contact_uuid = self._new_id() if contact is None else contact.uuid
-            trait_values = self._contact_traits(params, notes)
+            trait_values = self._trait_values(params, IDENTITY_PARAMS, "trait", notes)
             attributes = self._typed_traits(env, trait_values, "", new_traits, notes)
             account_change: AccountChange | None = None
             if account_params is not None:
@@ -357,9 +358,9 @@ class Store:
     ) -> AccountChange:
         remote_id = as_text(account_params["id"])
         account = env.account_with_remote_id(remote_id)
-        trait_values = {
-            key: value for key, value in account_params.items() if key != "id"
-        }
+        trait_values = self._trait_values(
+            account_params, ACCOUNT_IDENTITY, "account trait", notes
+        )
         fields = {
             field_name: self._display_text(account_params[key])
             for key, field_name in (("name", "display_name"), ("domain", "domain"))
@@ -390,14 +391,16 @@ class Store:
 
         env.link(contact, account)
 
-    def _contact_traits(self, params: Mapping, notes: list[str]) -> dict:
+    def _trait_values(
+        self, params: Mapping, reserved: frozenset, label: str, notes: list[str]
+    ) -> dict:
         values = {}
         for key, value in params.items():
-            if key in IDENTITY_PARAMS:
+            if key in reserved:
                 continue
 
             if key in COMPUTED_TRAITS:
-                notes.append(f"trait {key!r} is computed by Refiner; not stored")
+                notes.append(f"{label} {key!r} is computed by Refiner; not stored")
                 continue
 
             values[key] = value

@@ -259,6 +259,21 @@ def test_identify_upserts_and_links_the_account(store):
     }
 
 
+def test_computed_names_are_never_account_attributes(store):
+    identified = store.identify(
+        KEY,
+        {
+            "id": "u1",
+            "account": {"id": "acme", "first_seen_at": "2020-01-01", "plan": "pro"},
+        },
+    )
+
+    assert store.snapshot(KEY)["accounts"][0]["attributes"] == {"plan": "pro"}
+    assert identified.notes == [
+        "account trait 'first_seen_at' is computed by Refiner; not stored"
+    ]
+
+
 def test_a_new_account_link_replaces_the_old_one(store):
     store.identify(KEY, {"id": "u1", "account": {"id": "old"}})
     store.identify(KEY, {"id": "u1", "account": {"id": "new"}})
