@@ -1,4 +1,8 @@
-"""Shared fixtures: the recorded vectors and SDK batches under ../shared/."""
+"""Shared fixtures: the recorded transformer vectors and the captured SDK batches.
+
+Both are read from the shared folder beside the checkout (``../shared``, or
+``REFINER_SHARED``) when it is there, else from the copies in ``tests/data``.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("REFINER_SHARED", ROOT.parent / "shared"))
-VECTORS = SHARED / "vectors" / "rudderstack-transformer.json"
-SDK_BATCHES = SHARED / "fixtures" / "sdk-batches.jsonl"
+DATA = ROOT / "tests" / "data"
+
+
+def shared_or_copy(relative: str) -> Path:
+    shared = SHARED / relative
+    return shared if shared.exists() else DATA / Path(relative).name
+
+
+VECTORS = shared_or_copy("vectors/rudderstack-transformer.json")
+SDK_BATCHES = shared_or_copy("fixtures/sdk-batches.jsonl")
 
 
 def load_vector_cases() -> list[dict[str, Any]]:

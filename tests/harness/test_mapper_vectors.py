@@ -9,7 +9,7 @@ import pytest
 
 from harness.cli import main
 from harness.mapper import MappingError, map_event
-from tests.conftest import load_vector_cases
+from tests.conftest import ROOT, SHARED, load_vector_cases
 
 CASES = load_vector_cases()
 
@@ -98,3 +98,12 @@ def test_map_command_refuses_an_unknown_profile(tmp_path, capsys):
     assert capsys.readouterr().err == (
         "refiner-harness: unknown profile 'nope' (known: documented, rudderstack)\n"
     )
+
+
+def test_the_copy_in_tests_data_matches_the_shared_vectors():
+    copy = ROOT / "tests" / "data" / "rudderstack-transformer.json"
+    shared = SHARED / "vectors" / "rudderstack-transformer.json"
+    if not shared.exists():
+        pytest.skip("no shared folder beside the checkout")
+
+    assert json.loads(copy.read_text("utf-8")) == json.loads(shared.read_text("utf-8"))
