@@ -76,9 +76,8 @@ def group_payload(message: Any, config: Mapping[str, Any]) -> dict[str, Any]:
     if truthy(email):
         payload["email"] = email
 
-    account = spread(prop(message, "traits"))
-    account["id"] = prop(message, "groupId")
-    payload.update(account_payload(account, config))
+    traits, group_id = prop(message, "traits"), prop(message, "groupId")
+    payload.update(account_payload(traits, group_id, config))
     return payload
 
 

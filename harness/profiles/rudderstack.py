@@ -231,10 +231,12 @@ def page_event_name(message: Any) -> str:
 
 
 def account_payload(
-    account: Mapping[str, Any], config: Mapping[str, Any]
+    traits: Any, group_id: Any, config: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Account keys renamed by ``accountAttributesMapping``, as ``account[key]``."""
-    account = dict(account)
+    """``{...traits, id: groupId}``, renamed by ``accountAttributesMapping``, as
+    ``account[key]`` form keys."""
+    account = spread(traits)
+    account["id"] = group_id
     rename_attributes(attribute_map(prop(config, "accountAttributesMapping")), account)
     return {f"account[{key}]": value for key, value in ordered(account).items()}
 
@@ -245,9 +247,8 @@ def group_payload(message: Any, config: Mapping[str, Any]) -> dict[str, Any]:
     if truthy(user_id):
         payload["id"] = user_id
 
-    account = spread(lookup(message, "groupTraits"))
-    account["id"] = lookup(message, "groupId")
-    payload.update(account_payload(account, config))
+    traits, group_id = lookup(message, "groupTraits"), lookup(message, "groupId")
+    payload.update(account_payload(traits, group_id, config))
     return payload
 
 
