@@ -22,12 +22,14 @@ import copy
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from mock_refiner.errors import ApiError
+from mock_refiner.models import Account, Contact, Environment, Event
+from mock_refiner.render import render_environment
 from mock_refiner.settings import Settings
-from mock_refiner.traits import as_text, cap_text, format_time, type_trait
+from mock_refiner.traits import as_text, cap_text, type_trait
 
 logger = logging.getLogger(__name__)
 
@@ -51,47 +53,6 @@ COMPUTED_TRAITS = frozenset(
 ACCOUNT_IDENTITY = frozenset({"id"})
 TRACK_PARAMS = frozenset({"id", "email", "event", "api_key"})
 ACCOUNT_TRAIT_PREFIX = "account."
-
-
-@dataclass(eq=False)
-class Account:
-    """A Refiner account (a company), found by its remote id."""
-
-    uuid: str
-    remote_id: str
-    first_seen_at: datetime
-    last_seen_at: datetime
-    display_name: str | None = None
-    domain: str | None = None
-    attributes: dict = field(default_factory=dict)
-    contact_uuids: list[str] = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class Contact:
-    """A Refiner contact (a user), found by remote id or email."""
-
-    uuid: str
-    remote_id: str | None
-    email: str | None
-    first_seen_at: datetime
-    last_seen_at: datetime
-    display_name: str | None = None
-    last_tracking_event_at: datetime | None = None
-    attributes: dict = field(default_factory=dict)
-    segments: list = field(default_factory=list)
-    account_uuid: str | None = None
-
-
-@dataclass
-class Event:
-    """A tracked event and the path it came in on."""
-
-    uuid: str
-    name: str
-    received_at: datetime
-    path: str
-    contact_uuid: str
 
 
 @dataclass
@@ -119,76 +80,6 @@ class Tracked:
 
     event: Event
     notes: list[str]
-
-
-class Environment:
-    """The state behind one API key, with lookups by remote id and email."""
-
-    def __init__(self, api_key: str) -> None:
-        self.api_key = api_key
-        self.contacts: dict[str, Contact] = {}
-        self.accounts: dict[str, Account] = {}
-        self.events: list[Event] = []
-        self.traits: dict[str, str] = {}
-        self._by_remote_id: dict[str, Contact] = {}
-        self._by_email: dict[str, list[Contact]] = {}
-        self._accounts_by_remote_id: dict[str, Account] = {}
-
-    def contact_with_remote_id(self, remote_id: str) -> Contact | None:
-        """The contact whose remote id is `remote_id`."""
-        return self._by_remote_id.get(remote_id)
-
-    def contacts_with_email(self, email: str) -> list[Contact]:
-        """The contacts with this exact email, in the order they got it."""
-        return list(self._by_email.get(email, []))
-
-    def account_with_remote_id(self, remote_id: str) -> Account | None:
-        """The account whose remote id is `remote_id`."""
-        return self._accounts_by_remote_id.get(remote_id)
-
-    def add_contact(self, contact: Contact) -> None:
-        """Keep a new contact and index it."""
-        remote_id, email = contact.remote_id, contact.email
-        contact.remote_id = contact.email = None
-        self.contacts[contact.uuid] = contact
-        self.set_identity(contact, remote_id, email)
-
-    def set_identity(
-        self, contact: Contact, remote_id: str | None, email: str | None
-    ) -> None:
-        """Change a contact's remote id and email, keeping the lookups right."""
-        if remote_id != contact.remote_id:
-            if contact.remote_id is not None:
-                del self._by_remote_id[contact.remote_id]
-
-            contact.remote_id = remote_id
-            if remote_id is not None:
-                self._by_remote_id[remote_id] = contact
-
-        if email != contact.email:
-            if contact.email is not None:
-                self._by_email[contact.email].remove(contact)
-
-            contact.email = email
-            if email is not None:
-                self._by_email.setdefault(email, []).append(contact)
-
-    def add_account(self, account: Account) -> None:
-        """Keep a new account and index it."""
-        self.accounts[account.uuid] = account
-        self._accounts_by_remote_id[account.remote_id] = account
-
-    def link(self, contact: Contact, account: Account) -> None:
-        """Make `account` the contact's one account."""
-        previous = self.accounts.get(contact.account_uuid or "")
-        if previous is account:
-            return
-
-        if previous is not None:
-            previous.contact_uuids.remove(contact.uuid)
-
-        contact.account_uuid = account.uuid
-        account.contact_uuids.append(contact.uuid)
 
 
 def find_contact(
@@ -458,75 +349,3 @@ class Store:
             raise TypeError(f"the id factory gave {new_id!r}, not text")
 
         return new_id
-
-
-def render_environment(env: Environment) -> dict:
-    """An environment as the ENV dict of the admin API."""
-    return {
-        "api_key": env.api_key,
-        "contacts": [render_contact(env, contact) for contact in env.contacts.values()],
-        "accounts": [render_account(env, account) for account in env.accounts.values()],
-        "events": [render_event(env, event) for event in env.events],
-        "traits": dict(env.traits),
-    }
-
-
-def render_contact(env: Environment, contact: Contact) -> dict:
-    """A contact as the CONTACT dict of the admin API."""
-    account = env.accounts.get(contact.account_uuid or "")
-    return {
-        "uuid": contact.uuid,
-        "remote_id": contact.remote_id,
-        "email": contact.email,
-        "display_name": contact.display_name,
-        "first_seen_at": format_time(contact.first_seen_at),
-        "last_seen_at": format_time(contact.last_seen_at),
-        "last_tracking_event_at": _optional_time(contact.last_tracking_event_at),
-        "attributes": copy.deepcopy(contact.attributes),
-        "segments": copy.deepcopy(contact.segments),
-        "account": None
-        if account is None
-        else {
-            "uuid": account.uuid,
-            "remote_id": account.remote_id,
-            "display_name": account.display_name,
-            "domain": account.domain,
-        },
-    }
-
-
-def render_account(env: Environment, account: Account) -> dict:
-    """An account as the ACCOUNT dict of the admin API."""
-    members = [env.contacts[contact_uuid] for contact_uuid in account.contact_uuids]
-    return {
-        "uuid": account.uuid,
-        "remote_id": account.remote_id,
-        "display_name": account.display_name,
-        "domain": account.domain,
-        "first_seen_at": format_time(account.first_seen_at),
-        "last_seen_at": format_time(account.last_seen_at),
-        "attributes": copy.deepcopy(account.attributes),
-        "contacts": [
-            member.remote_id or member.email or member.uuid for member in members
-        ],
-    }
-
-
-def render_event(env: Environment, event: Event) -> dict:
-    """An event as the EVENT dict of the admin API."""
-    contact = env.contacts[event.contact_uuid]
-    return {
-        "uuid": event.uuid,
-        "name": event.name,
-        "received_at": format_time(event.received_at),
-        "path": event.path,
-        "contact": {
-            "uuid": contact.uuid,
-            "remote_id": contact.remote_id,
-            "email": contact.email,
-        },
-    }
-
-
-def _optional_time(moment: datetime | None) -> str | None:
-    return None if moment is None else format_time(moment)

@@ -1,7 +1,8 @@
 import pytest
 
 from mock_refiner.errors import ApiError
-from mock_refiner.store import Contact, Environment, Store, find_contact
+from mock_refiner.models import Contact, Environment
+from mock_refiner.store import Store, find_contact
 from tests.mock_refiner.conftest import (
     KEY,
     START,
