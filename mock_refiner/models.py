@@ -1,12 +1,19 @@
 """Refiner's entities and the environment that holds them, with its lookups.
 
-An environment is the state behind one API key (Refiner's Production, Testing, ...).
+An environment is the state behind one API key (Refiner's Production, Testing, ...);
+its uuid is derived from the key, so it is the same in every run.
 It keeps its indexes (remote id, email) right as contacts change; the rules that
 decide what changes live with the operations.
 """
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+
+
+PAGE_VIEW = "pageView"
+ENVIRONMENT_NAMESPACE = uuid.UUID("5b1f0c3e-7a52-4d0e-9b8e-2f6d1c4a9e70")
 
 
 @dataclass(eq=False)
@@ -35,7 +42,6 @@ class Contact:
     display_name: str | None = None
     last_tracking_event_at: datetime | None = None
     attributes: dict = field(default_factory=dict)
-    segments: list = field(default_factory=list)
     account_uuid: str | None = None
 
 
@@ -50,15 +56,109 @@ class Event:
     contact_uuid: str
 
 
+@dataclass(eq=False)
+class Segment:
+    """A segment of contacts; only manual ones take members through the API."""
+
+    uuid: str
+    name: str
+    is_manual: bool = True
+    members: dict[str, datetime] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Form:
+    """A survey. Archiving hides it from the default list; it is never deleted."""
+
+    uuid: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None = None
+    archived_at: datetime | None = None
+    channels: list[str] = field(default_factory=lambda: ["web"])
+    page_url: str | None = None
+    folder: str | None = None
+    config: dict = field(default_factory=lambda: {"form_elements": []})
+
+
+@dataclass(eq=False)
+class Response:
+    """A contact's view of a survey, and the answers given, if any."""
+
+    uuid: str
+    form_uuid: str
+    contact_uuid: str
+    first_shown_at: datetime
+    last_shown_at: datetime
+    show_counter: int = 1
+    first_data_reception_at: datetime | None = None
+    last_data_reception_at: datetime | None = None
+    completed_at: datetime | None = None
+    received_at: datetime | None = None
+    dismissed_at: datetime | None = None
+    data: dict = field(default_factory=dict)
+    tag_uuids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Tag:
+    """A response tag, made the first time its name is used."""
+
+    uuid: str
+    name: str
+
+
+@dataclass
+class Usage:
+    """This month's usage counters of an environment; a new month starts at zero."""
+
+    month: str = ""
+    tracked_users: set[str] = field(default_factory=set)
+    tracked_events: int = 0
+    page_views: int = 0
+    survey_responses: int = 0
+
+    def count(
+        self,
+        now: datetime,
+        user: str | None = None,
+        event: str | None = None,
+        response: bool = False,
+    ) -> None:
+        """Count a tracked user, a tracked event (``pageView`` is a page view) or a
+        survey response in the month of ``now``."""
+        month = now.strftime("%Y-%m")
+        if month != self.month:
+            self.month = month
+            self.tracked_users = set()
+            self.tracked_events = self.page_views = self.survey_responses = 0
+
+        if user is not None:
+            self.tracked_users.add(user)
+        if event is not None:
+            self.tracked_events += 1
+            self.page_views += event == PAGE_VIEW
+        if response:
+            self.survey_responses += 1
+
+
 class Environment:
     """The state behind one API key, with lookups by remote id and email."""
 
-    def __init__(self, api_key: str) -> None:
+    def __init__(self, api_key: str, name: str = "Production") -> None:
         self.api_key = api_key
+        self.uuid = str(uuid.uuid5(ENVIRONMENT_NAMESPACE, api_key))
+        self.name = name
         self.contacts: dict[str, Contact] = {}
         self.accounts: dict[str, Account] = {}
         self.events: list[Event] = []
         self.traits: dict[str, str] = {}
+        self.segments: dict[str, Segment] = {}
+        self.forms: dict[str, Form] = {}
+        self.responses: dict[str, Response] = {}
+        self.tags: dict[str, Tag] = {}
+        self.usage = Usage()
         self._by_remote_id: dict[str, Contact] = {}
         self._by_email: dict[str, list[Contact]] = {}
         self._accounts_by_remote_id: dict[str, Account] = {}
@@ -118,3 +218,36 @@ class Environment:
 
         contact.account_uuid = account.uuid
         account.contact_uuids.append(contact.uuid)
+
+    def remove_contact(self, contact: Contact) -> None:
+        """Forget a contact with its responses, events, memberships and lookups."""
+        self.set_identity(contact, None, None)
+        account = self.accounts.get(contact.account_uuid or "")
+        if account is not None:
+            account.contact_uuids.remove(contact.uuid)
+
+        for segment in self.segments.values():
+            segment.members.pop(contact.uuid, None)
+
+        self.responses = {
+            key: response
+            for key, response in self.responses.items()
+            if response.contact_uuid != contact.uuid
+        }
+        self.events = [e for e in self.events if e.contact_uuid != contact.uuid]
+        del self.contacts[contact.uuid]
+
+    def segments_of(self, contact: Contact) -> list[Segment]:
+        """The segments a contact belongs to, in the environment's order."""
+        return [s for s in self.segments.values() if contact.uuid in s.members]
+
+    def tag(self, name: str, ids: Callable[[], str]) -> Tag:
+        """The tag with this name, made with a new id from `ids` if it is new."""
+        if name not in self.tags:
+            self.tags[name] = Tag(ids(), name)
+
+        return self.tags[name]
+
+    def tag_names(self) -> dict[str, str]:
+        """Tag names by uuid."""
+        return {tag.uuid: tag.name for tag in self.tags.values()}

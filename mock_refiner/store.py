@@ -187,6 +187,7 @@ class Store:
             if account_change is not None:
                 self._apply_account_change(env, contact, account_change, now)
 
+            env.usage.count(now, user=contact.uuid)
             return Identified(copy.deepcopy(contact), notes)
 
     def track(
@@ -219,6 +220,7 @@ class Store:
             contact.last_seen_at = now
             contact.last_tracking_event_at = now
             env.events.append(event)
+            env.usage.count(now, user=contact.uuid, event=name)
 
             return Tracked(copy.deepcopy(event), notes)
 

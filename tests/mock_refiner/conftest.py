@@ -1,6 +1,7 @@
 """Fixtures for the mock Refiner: deterministic settings, the app and a live server."""
 
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from mock_refiner import MockRefiner, SequentialIds, Settings, StepClock, create_app
+from mock_refiner.models import ENVIRONMENT_NAMESPACE
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 KEY = "test-key-0001"
@@ -25,6 +27,32 @@ def time_n(seconds: int) -> str:
     """The text of `START` plus `seconds`, as the mock writes times."""
     moment = START + timedelta(seconds=seconds)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+
+
+def environment(api_key: str, **sections: object) -> dict:
+    """The admin API's ENV for `api_key`: empty sections unless given."""
+    shown: dict = {
+        "api_key": api_key,
+        "uuid": str(uuid.uuid5(ENVIRONMENT_NAMESPACE, api_key)),
+        "name": "Production",
+        "contacts": [],
+        "accounts": [],
+        "events": [],
+        "segments": [],
+        "forms": [],
+        "responses": [],
+        "traits": {},
+        "usage": {
+            "month": "",
+            "mtu": 0,
+            "mte": 0,
+            "mpv": 0,
+            "msr": 0,
+            "tracked_users": [],
+        },
+    }
+    shown.update(sections)
+    return shown
 
 
 def deterministic_settings(**overrides: object) -> Settings:

@@ -8,6 +8,7 @@ from tests.mock_refiner.conftest import (
     FORM,
     KEY,
     deterministic_settings,
+    environment,
     time_n,
     uuid_n,
 )
@@ -272,13 +273,7 @@ def test_state_of_one_key_and_of_an_unused_key(http):
     unused = http.get("/__mock/state", params={"api_key": "unused-key"}).json()
 
     assert [contact["remote_id"] for contact in one["contacts"]] == ["u1"]
-    assert unused == {
-        "api_key": "unused-key",
-        "contacts": [],
-        "accounts": [],
-        "events": [],
-        "traits": {},
-    }
+    assert unused == environment("unused-key")
 
 
 def test_calls_filters(http):
@@ -340,13 +335,7 @@ def test_replies_keep_unicode_and_key_order(http):
     response = http.get("/__mock/state", params={"api_key": KEY})
 
     assert "Pune \u20b9" in response.text
-    assert list(response.json()) == [
-        "api_key",
-        "contacts",
-        "accounts",
-        "events",
-        "traits",
-    ]
+    assert list(response.json()) == list(environment(KEY))
 
 
 def test_concurrent_calls_over_the_threaded_server(http):
