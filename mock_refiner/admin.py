@@ -56,7 +56,7 @@ def reset() -> Response | tuple[Response, int]:
 
     parts = RESET_PARTS if what is None else (what,)
     if "state" in parts:
-        _mock().store.reset()
+        _mock().reset()
 
     if "calls" in parts:
         _mock().journal.clear()

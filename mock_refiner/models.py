@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-
 PAGE_VIEW = "pageView"
 ENVIRONMENT_NAMESPACE = uuid.UUID("5b1f0c3e-7a52-4d0e-9b8e-2f6d1c4a9e70")
 

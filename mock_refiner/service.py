@@ -1,17 +1,16 @@
 """The Refiner API as a plain function of a request: `MockRefiner.handle`.
 
 No web framework is involved, so the Flask app, an in-process transport and property
-tests all reach the same parsing, rules and state. A call goes through four steps,
+tests all reach the same parsing, rules and state. A call goes through these steps,
 and the first refusal ends it: route (404 for an unknown path under `/v1`, 405 for a
-known path with another method), parameters (400 or 415), API key (401 or 404), then
-the operation (400 when a required parameter is missing). Every call is journaled,
-whatever its outcome.
+known path with another method), parameters (400 or 415), API key (401 or 404), the
+optional rate limits (429) and plan (403), then the operation. Every call is
+journaled, whatever its outcome.
 
-Served: `POST /v1/identify-user`, `POST /v1/track-event` and `POST /v1/track`, the
-path RudderStack uses, which does the same as `track-event`.
+The operations live in one module per resource (`contacts`, `segments`, `forms`,
+`responses`, `account`), each registering its routes in `routes`.
 
 Limitations: Refiner's success status codes are not documented; the mock answers 200.
-The read endpoints, responses, segments and forms are not served yet.
 """
 
 import logging
@@ -19,33 +18,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from mock_refiner import account, contacts, forms, responses, segments  # noqa: F401
 from mock_refiner.auth import KeyUse, check_api_key, find_api_key
 from mock_refiner.errors import ApiError
 from mock_refiner.journal import Journal
+from mock_refiner.limits import RateLimiter
 from mock_refiner.params import find_header, parse_params
+from mock_refiner.routes import Call, Reply, find, operation_name
 from mock_refiner.settings import Settings
 from mock_refiner.store import Store
 
 logger = logging.getLogger(__name__)
 
-IDENTIFY_USER = "identify-user"
-TRACK_EVENT = "track-event"
-TRACK = "track"
-
-ROUTES = {
-    "/v1/identify-user": ("POST", IDENTIFY_USER),
-    "/v1/track-event": ("POST", TRACK_EVENT),
-    "/v1/track": ("POST", TRACK),
-}
-
-
-@dataclass
-class Reply:
-    """What the mock answers: a status, a JSON body and extra headers."""
-
-    status: int
-    body: dict
-    headers: dict[str, str] = field(default_factory=dict)
+IDENTITY_PARAMS = ("id", "email", "uuid")
+TRACK_OPERATIONS = ("track-event", "track")
 
 
 @dataclass
@@ -65,6 +51,10 @@ class MockRefiner:
         self.settings = settings or Settings()
         self.store = Store(self.settings)
         self.journal = Journal()
+        self.limiter = RateLimiter(
+            per_key=self.settings.rate_limit_per_key,
+            per_user=self.settings.rate_limit_per_user,
+        )
 
     def handle(
         self,
@@ -107,6 +97,11 @@ class MockRefiner:
         logger.info("%s %s -> %d", method, path, reply.status)
         return reply
 
+    def reset(self) -> None:
+        """Forget the state and the rate-limit counters."""
+        self.store.reset()
+        self.limiter.reset()
+
     def _answer(
         self,
         record: CallRecord,
@@ -117,8 +112,9 @@ class MockRefiner:
         headers: Mapping[str, str],
         body: bytes,
     ) -> Reply:
-        record.operation = operation_at(path)
-        check_method(method, path)
+        record.operation = operation_name(path)
+        route = find(method, path)
+        record.operation = route.name
 
         try:
             content_type = find_header(headers, "Content-Type")
@@ -127,29 +123,20 @@ class MockRefiner:
             record.key = find_api_key(headers, record.params)
 
         key = check_api_key(record.key, self.settings).key
+        self._check_limits(key, route.name, record.params, now)
 
-        if record.operation == IDENTIFY_USER:
-            identified = self.store.identify(key, record.params, now)
-            record.notes.extend(identified.notes)
-            return Reply(
-                200, {"message": "ok", "contact_uuid": identified.contact.uuid}
+        call = Call(self.store, self.settings, key, record.params, path, now)
+        try:
+            return route.function(call)
+        finally:
+            record.notes.extend(call.notes)
+
+    def _check_limits(self, key: str, name: str, params: dict, now: datetime) -> None:
+        if self.settings.rate_limits:
+            users = [str(params[name]) for name in IDENTITY_PARAMS if params.get(name)]
+            self.limiter.check(key, users, now)
+
+        if name in TRACK_OPERATIONS and not self.settings.plan_tracks_events:
+            raise ApiError(
+                403, {"error": "Event tracking is not available on your plan."}
             )
-
-        tracked = self.store.track(key, record.params, path, now)
-        record.notes.extend(tracked.notes)
-        return Reply(200, {"message": "ok"})
-
-
-def operation_at(path: str) -> str:
-    """The operation served at `path`; 404 for any other path."""
-    if path not in ROUTES:
-        raise ApiError(404, {"error": "Not found"})
-
-    return ROUTES[path][1]
-
-
-def check_method(method: str, path: str) -> None:
-    """Refuse with 405 a method the operation at `path` does not take."""
-    allowed = ROUTES[path][0]
-    if method != allowed:
-        raise ApiError(405, {"error": "Method not allowed"}, {"Allow": allowed})

@@ -15,6 +15,28 @@ from datetime import UTC, datetime, timedelta
 logger = logging.getLogger(__name__)
 
 
+PLANS: dict[str, dict] = {
+    "essentials": {
+        "tracks_events": False,
+        "mtu_limit": 5_000,
+        "mpv_limit": 50_000,
+        "msr_limit": 1_000,
+    },
+    "growth": {
+        "tracks_events": True,
+        "mtu_limit": 25_000,
+        "mpv_limit": 250_000,
+        "msr_limit": 10_000,
+    },
+    "enterprise": {
+        "tracks_events": True,
+        "mtu_limit": 1_000_000,
+        "mpv_limit": 10_000_000,
+        "msr_limit": 100_000,
+    },
+}
+
+
 def utc_now() -> datetime:
     """The current time in UTC."""
     return datetime.now(UTC)
@@ -31,7 +53,10 @@ class Settings:
 
     `string_cap` is 10,000 on Refiner's trait page and 255 on its older data index page.
     `api_keys` of None accepts every well-formed key, each with its own environment;
-    a set accepts only those keys and answers 404 for any other.
+    a set accepts only those keys and answers 404 for any other. `default_page_length`
+    is 50 in one source and 100 in two others. `rate_limits` turns on the documented
+    4,000 calls a minute per key and 100 per user identifier. On the `essentials`
+    plan, track-event is refused; the plans' monthly limits are the mock's own figures.
     """
 
     string_cap: int = 10_000
@@ -39,6 +64,35 @@ class Settings:
     api_keys: frozenset[str] | None = None
     clock: Callable[[], datetime] = field(default=utc_now)
     ids: Callable[[], str] = field(default=random_uuid)
+    default_page_length: int = 50
+    rate_limits: bool = False
+    rate_limit_per_key: int = 4000
+    rate_limit_per_user: int = 100
+    plan: str = "growth"
+
+    def __post_init__(self) -> None:
+        if self.plan not in PLANS:
+            raise ValueError(
+                f"plan must be one of {', '.join(PLANS)}, not {self.plan!r}"
+            )
+        if self.string_cap < 1 or self.trait_limit < 0:
+            raise ValueError("string_cap must be at least 1 and trait_limit at least 0")
+        if not 1 <= self.default_page_length <= 1000:
+            raise ValueError("default_page_length must be from 1 to 1000")
+
+    @property
+    def plan_tracks_events(self) -> bool:
+        """Event tracking exists on the Growth and Enterprise plans only."""
+        return PLANS[self.plan]["tracks_events"]
+
+    @property
+    def plan_limits(self) -> dict[str, int]:
+        """The monthly limits of the plan: tracked users, page views, responses."""
+        return {
+            name: value
+            for name, value in PLANS[self.plan].items()
+            if name != "tracks_events"
+        }
 
 
 class StepClock:

@@ -21,7 +21,8 @@ The state lives in memory only.
 import copy
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -102,6 +103,29 @@ def find_contact(
                 return contact
 
     return None
+
+
+def keep_contact(
+    env: Environment,
+    found: Contact | None,
+    new_uuid: str,
+    remote_id: str | None,
+    email: str | None,
+    now: datetime,
+) -> Contact:
+    """The found contact, given a missing remote id or email, or a new one; seen now.
+
+    Used where a call may create a contact (track, sync-segment, store a response)
+    but never replaces a stored email, as identify does.
+    """
+    if found is None:
+        found = Contact(new_uuid, remote_id, email, now, now)
+        env.add_contact(found)
+    else:
+        env.set_identity(found, found.remote_id or remote_id, found.email or email)
+
+    found.last_seen_at = now
+    return found
 
 
 def identity_of(params: Mapping) -> tuple[str | None, str | None]:
@@ -209,20 +233,35 @@ class Store:
 
             self._environments.setdefault(api_key, env)
 
-            if contact is None:
-                contact = Contact(contact_uuid, remote_id, email, now, now)
-                env.add_contact(contact)
-            else:
-                env.set_identity(
-                    contact, contact.remote_id or remote_id, contact.email or email
-                )
-
-            contact.last_seen_at = now
+            contact = keep_contact(env, contact, contact_uuid, remote_id, email, now)
             contact.last_tracking_event_at = now
             env.events.append(event)
             env.usage.count(now, user=contact.uuid, event=name)
 
             return Tracked(copy.deepcopy(event), notes)
+
+    @contextmanager
+    def reading(self, api_key: str) -> Iterator[Environment]:
+        """The environment of a key under the lock; an unknown key reads as empty."""
+        with self._lock:
+            yield self._environments.get(api_key) or Environment(api_key)
+
+    @contextmanager
+    def writing(self, api_key: str) -> Iterator[Environment]:
+        """The environment of a key under the lock, kept if the block succeeds.
+
+        Operations check everything before they change anything, so a refusal
+        raised inside the block leaves the state as it was.
+        """
+        with self._lock:
+            env = self._environments.get(api_key) or Environment(api_key)
+            yield env
+            self._environments.setdefault(api_key, env)
+
+    def environments(self) -> list[Environment]:
+        """Every environment, in order of first use (a copy of the list)."""
+        with self._lock:
+            return list(self._environments.values())
 
     def snapshot(self, api_key: str | None = None) -> dict:
         """The state as plain dicts: one environment, or all of them."""
