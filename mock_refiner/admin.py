@@ -1,6 +1,7 @@
 """The admin API under `/__mock`, a prefix Refiner never uses.
 
-`GET /__mock/state` shows every environment (`?api_key=K` shows one),
+`GET /__mock/state` shows every environment (`?api_key=K` shows one) and
+`PUT /__mock/state` replaces the state with such a document (seeding),
 `GET /__mock/calls` lists the journal (`?path=` and `?status=` filter it) and
 `POST /__mock/reset` clears state and journal (`?what=state` or `?what=calls` clears
 one). Reading never changes anything. An empty filter counts as no filter.
@@ -9,9 +10,11 @@ one). Reading never changes anything. An empty filter counts as no filter.
 import logging
 import re
 
+import yaml
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from mock_refiner.service import MockRefiner
+from mock_refiner.state import StateError
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +34,23 @@ def state() -> Response:
         return jsonify(_mock().store.snapshot(request.args["api_key"]))
 
     return jsonify(_mock().store.snapshot())
+
+
+@admin.put("/state")
+def load_state() -> Response | tuple[Response, int]:
+    """Replace the whole state with a state document (JSON, or YAML text)."""
+    text = request.get_data(as_text=False)
+    try:
+        document = yaml.safe_load(text.decode("utf-8"))
+        count = _mock().load(document)
+    except (UnicodeDecodeError, yaml.YAMLError) as error:
+        message = f"The state document is not valid JSON or YAML: {error}"
+        return jsonify({"error": message}), 400
+    except StateError as error:
+        return jsonify({"error": f"The state document is not valid: {error}"}), 400
+
+    logger.info("loaded state: %d environments", count)
+    return jsonify({"message": "ok", "environments": count})
 
 
 @admin.get("/calls")

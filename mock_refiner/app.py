@@ -4,6 +4,8 @@ Every reply is JSON, error pages included: Flask's HTML error pages never appear
 """
 
 import logging
+from collections.abc import Mapping
+from pathlib import Path
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
@@ -12,18 +14,29 @@ from mock_refiner.admin import admin
 from mock_refiner.api import SubPathConverter, api
 from mock_refiner.service import MockRefiner
 from mock_refiner.settings import Settings
+from mock_refiner.state import read_state_file
 
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """A Flask app serving a new `MockRefiner`, kept at `extensions["mock_refiner"]`."""
+def create_app(
+    settings: Settings | None = None, seed: str | Path | Mapping | None = None
+) -> Flask:
+    """A Flask app serving a new `MockRefiner`, kept at `extensions["mock_refiner"]`.
+
+    `seed` is a state document, or the path of a YAML or JSON file holding one, that
+    the mock starts from (`mock_refiner.state`); a bad one raises `StateError`.
+    """
+    mock = MockRefiner(settings)
+    if seed is not None:
+        mock.load(read_state_file(seed) if isinstance(seed, str | Path) else seed)
+
     app = Flask(__name__)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.url_map.merge_slashes = False
     app.url_map.converters["v1_sub_path"] = SubPathConverter
-    app.extensions["mock_refiner"] = MockRefiner(settings)
+    app.extensions["mock_refiner"] = mock
 
     app.register_blueprint(api)
     app.register_blueprint(admin)

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from mock_refiner import account, contacts, forms, responses, segments  # noqa: F401
 from mock_refiner.auth import KeyUse, check_api_key, find_api_key
@@ -26,6 +27,7 @@ from mock_refiner.limits import RateLimiter
 from mock_refiner.params import find_header, parse_params
 from mock_refiner.routes import Call, Reply, find, operation_name
 from mock_refiner.settings import Settings
+from mock_refiner.state import build_environments
 from mock_refiner.store import Store
 
 logger = logging.getLogger(__name__)
@@ -101,6 +103,17 @@ class MockRefiner:
         """Forget the state and the rate-limit counters."""
         self.store.reset()
         self.limiter.reset()
+
+    def load(self, document: Any) -> int:
+        """Replace the state with a state document; raises `StateError`, changing
+        nothing, when it is not valid. Returns the number of environments."""
+        environments = build_environments(
+            document, self.settings.clock(), self.settings.ids
+        )
+        self.store.replace(environments)
+        self.limiter.reset()
+        logger.info("loaded %d environments", len(environments))
+        return len(environments)
 
     def _answer(
         self,

@@ -263,6 +263,11 @@ class Store:
         with self._lock:
             return list(self._environments.values())
 
+    def replace(self, environments: list[Environment]) -> None:
+        """Put these environments in place of all the state (seeding, loading)."""
+        with self._lock:
+            self._environments = {env.api_key: env for env in environments}
+
     def snapshot(self, api_key: str | None = None) -> dict:
         """The state as plain dicts: one environment, or all of them."""
         with self._lock:
