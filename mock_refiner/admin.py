@@ -13,6 +13,7 @@ import re
 import yaml
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from mock_refiner.openapi import document
 from mock_refiner.service import MockRefiner
 from mock_refiner.state import StateError
 
@@ -34,6 +35,12 @@ def state() -> Response:
         return jsonify(_mock().store.snapshot(request.args["api_key"]))
 
     return jsonify(_mock().store.snapshot())
+
+
+@admin.get("/openapi.json")
+def openapi_document() -> Response:
+    """The OpenAPI document of the mock's `/v1` and `/__mock` endpoints."""
+    return jsonify(document())
 
 
 @admin.put("/state")
