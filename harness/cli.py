@@ -15,6 +15,8 @@ from harness.ingest import read_map_inputs
 from harness.mapper import MappingError, get_mapper
 from harness.runner import run_scenarios
 from harness.scenario import ScenarioError, find_scenarios, load_scenario
+from mock_refiner.settings import PLANS
+from mock_refiner.state import StateError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -56,6 +58,26 @@ def build_parser() -> argparse.ArgumentParser:
     serve_command = commands.add_parser("serve", help="run the mock on a local port")
     serve_command.add_argument("--host", default="127.0.0.1")
     serve_command.add_argument("--port", type=int, default=8080)
+    serve_command.add_argument(
+        "--seed", help="a YAML or JSON state document to start from"
+    )
+    serve_command.add_argument(
+        "--string-cap",
+        type=int,
+        default=10_000,
+        help="longest trait text kept (Refiner documents 10000 and 255)",
+    )
+    serve_command.add_argument(
+        "--plan",
+        choices=sorted(PLANS),
+        default="growth",
+        help="Refiner plan; essentials refuses track-event",
+    )
+    serve_command.add_argument(
+        "--rate-limits",
+        action="store_true",
+        help="answer 429 past 4000 calls a minute per key or 100 per user",
+    )
     return parser
 
 
@@ -105,11 +127,17 @@ def run_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
 def serve_command(arguments: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
-    from mock_refiner import create_app
+    from mock_refiner import Settings, create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server(arguments.host, arguments.port, create_app(), threaded=True)
+    settings = Settings(
+        string_cap=arguments.string_cap,
+        plan=arguments.plan,
+        rate_limits=arguments.rate_limits,
+    )
+    app = create_app(settings, seed=arguments.seed)
+    server = make_server(arguments.host, arguments.port, app, threaded=True)
     print(
         f"Refiner mock on http://{arguments.host}:{server.server_port} "
         f"(admin: /__mock/state, /__mock/calls); Ctrl-C stops it",
@@ -135,6 +163,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_command(arguments)
     except KeyError as error:
         print(f"refiner-harness: {error.args[0]}", file=sys.stderr)
-    except (ScenarioError, OSError) as error:
+    except (ScenarioError, StateError, OSError, ValueError) as error:
         print(f"refiner-harness: {error}", file=sys.stderr)
     return EXIT_USAGE

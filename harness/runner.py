@@ -138,12 +138,16 @@ def run_scenario(
     try:
         with connect(target, replay_settings()) as connection:
             connection.reset()
+            if scenario.seed is not None:
+                connection.load(scenario.seed)
             result.replay = replay(
                 scenario.events, scenario.config, profile, connection
             )
             actual = actual_sections(connection, scenario.config, result.replay)
-    except (TransportError, httpx.HTTPError) as error:
-        result.error = f"the mock could not be reached: {error}"
+    except TransportError as error:
+        result.error = str(error)
+    except httpx.HTTPError as error:
+        result.error = f"could not reach the mock: {error}"
     except Exception as error:  # one broken scenario must not stop the others
         logger.exception("scenario %s failed to run", scenario.name)
         result.error = f"{type(error).__name__}: {error}"

@@ -15,8 +15,12 @@ A scenario is a YAML file::
       documented:
         contacts: [{remote_id: u1}]
     profiles: [rudderstack, documented]     # optional: the profiles it runs under
+    seed:                                   # optional: the Refiner to start from
+      contacts: [{remote_id: u1, email: ada@example.test}]
 
-``events`` given as text names a JSON Lines file next to the scenario.
+``events`` (and ``seed``) given as text name a file next to the scenario. A seed is a
+state document (``mock_refiner.state``); one environment without an ``api_key`` takes
+the scenario's.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ _KEYS = {
     "expect",
     "expect_by_profile",
     "profiles",
+    "seed",
 }
 
 
@@ -59,6 +64,7 @@ class Scenario:
     expect_by_profile: dict[str, dict[str, Any]] = field(default_factory=dict)
     profiles: list[str] | None = None
     description: str = ""
+    seed: dict[str, Any] | None = None
 
     def runs_under(self, profile: str) -> bool:
         return self.profiles is None or profile in self.profiles
@@ -109,6 +115,7 @@ def load_scenario(path: Path) -> Scenario:
         expect_by_profile=by_profile,
         profiles=profiles,
         description=document.get("description", ""),
+        seed=_load_seed(path, document.get("seed"), document["config"]),
     )
 
 
@@ -131,6 +138,23 @@ def _check_expect(path: Path, where: str, expect: Any) -> dict[str, Any]:
             known = [*SECTIONS, "counts"]
             raise ScenarioError(f"{path}: '{where}.{section}' is not one of {known}")
     return expect
+
+
+def _load_seed(path: Path, seed: Any, config: dict[str, Any]) -> dict[str, Any] | None:
+    """The state the scenario starts from; one environment defaults to its key."""
+    if seed is None:
+        return None
+    if isinstance(seed, str):
+        seed_path = path.parent / seed
+        try:
+            seed = yaml.safe_load(seed_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            raise ScenarioError(f"{path}: seed file {seed_path}: {error}") from None
+    if not isinstance(seed, dict):
+        raise ScenarioError(f"{path}: 'seed' must be a mapping or a file name")
+    if "environments" not in seed and "api_key" not in seed:
+        seed = {**seed, "api_key": config.get("apiKey", "")}
+    return seed
 
 
 def _load_events(path: Path, events: Any) -> list[Any]:

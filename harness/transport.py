@@ -36,21 +36,30 @@ class Connection:
     base_url: str
     target: str | None = None
 
-    def admin(self, method: str, path: str, **params: Any) -> Any:
+    def admin(self, method: str, path: str, document: Any = None, **params: Any) -> Any:
         """Calls the admin API (``/__mock/...``) and returns its JSON reply."""
         url = f"{self.base_url}/__mock/{path}"
         try:
-            response = self.client.request(method, url, params=params or None)
+            response = self.client.request(
+                method, url, params=params or None, json=document
+            )
         except httpx.HTTPError as error:
-            raise TransportError(f"{method} {url}: {error}") from error
+            raise TransportError(
+                f"could not reach the mock: {method} {url}: {error}"
+            ) from error
         if response.status_code != 200:
             raise TransportError(
-                f"{method} {url} answered {response.status_code}: {response.text}"
+                f"{method} {url} answered {response.status_code}: "
+                f"{response.text.strip()}"
             )
         return response.json()
 
     def reset(self) -> None:
         self.admin("POST", "reset")
+
+    def load(self, document: Any) -> None:
+        """Replaces the mock's state with a state document (seeding)."""
+        self.admin("PUT", "state", document)
 
     def environment(self, api_key: str) -> dict[str, Any]:
         return self.admin("GET", "state", api_key=api_key)

@@ -103,7 +103,7 @@ def test_unreachable_target_is_an_error_not_a_traceback(write_scenario):
 
     assert not result.passed
     assert result.error.startswith(
-        "the mock could not be reached: POST http://127.0.0.1:9/__mock/reset: "
+        "could not reach the mock: POST http://127.0.0.1:9/__mock/reset: "
     )
 
 
@@ -245,3 +245,48 @@ def test_code_calling_the_real_url_reaches_the_in_process_mock():
     assert [(c["remote_id"], c["attributes"]) for c in contacts] == [
         ("u9", {"plan": "pro"})
     ]
+
+
+def test_a_scenario_can_start_from_a_seeded_refiner(write_scenario, live_mock):
+    document = {
+        "name": "seeded contact found by email",
+        "config": {"apiKey": "rf-seeded-key"},
+        "seed": {
+            "contacts": [
+                {"email": "ada@example.test", "attributes": {"plan": "legacy"}}
+            ]
+        },
+        "events": [IDENTIFY],
+        "expect": {
+            "contacts": [
+                {
+                    "remote_id": None,
+                    "email": "ada@example.test",
+                    "attributes": {"plan": "pro", "userId": "u1", "visits": "1e+06"},
+                }
+            ],
+            "counts": {"contacts": 1},
+        },
+    }
+    scenario = load_scenario(write_scenario(document))
+
+    assert scenario.seed["api_key"] == "rf-seeded-key"
+    assert run_scenario(scenario, "rudderstack").passed
+    assert run_scenario(scenario, "rudderstack", target=live_mock).passed
+
+
+def test_a_bad_seed_is_reported_as_the_scenario_error(write_scenario):
+    document = {
+        "name": "bad seed",
+        "config": {"apiKey": "rf-seeded-key"},
+        "seed": {"contacts": [{"attributes": {}}]},
+        "events": [],
+    }
+
+    result = run_scenario(load_scenario(write_scenario(document)), "rudderstack")
+
+    assert result.error == (
+        "PUT https://api.refiner.io/__mock/state answered 400: "
+        '{"error":"The state document is not valid: '
+        'environments[0].contacts[0]: needs a remote_id or an email"}'
+    )
