@@ -7,6 +7,7 @@ parses requests with the same code as the in-process path.
 import logging
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
 from mock_refiner.service import MockRefiner
@@ -29,12 +30,18 @@ def refiner_call(rest: str) -> Response:
     """Pass a `/v1` call to the mock and turn its reply into a JSON response."""
     mock: MockRefiner = current_app.extensions["mock_refiner"]
 
+    try:
+        body: bytes | None = request.get_data()
+    except (OSError, ValueError, HTTPException):
+        logger.warning("could not read the body of %s %s", request.method, request.path)
+        body = None
+
     reply = mock.handle(
         request.method,
         request.path,
         request.query_string,
         dict(request.headers.items()),
-        request.get_data(),
+        body,
     )
 
     response = jsonify(reply.body)

@@ -7,11 +7,11 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from mock_refiner.admin import admin
-from mock_refiner.api import SubPathConverter, api
+from mock_refiner.api import SubPathConverter, api, refiner_call
 from mock_refiner.service import MockRefiner
 from mock_refiner.settings import Settings
 from mock_refiner.state import read_state_file
@@ -32,6 +32,7 @@ def create_app(
         mock.load(read_state_file(seed) if isinstance(seed, str | Path) else seed)
 
     app = Flask(__name__)
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.url_map.merge_slashes = False
@@ -45,8 +46,15 @@ def create_app(
     return app
 
 
-def http_error(error: HTTPException) -> tuple[Response, int]:
-    """A Flask or Werkzeug error (404, 405, ...) as `{"error": ...}`."""
+def http_error(error: HTTPException) -> Response | tuple[Response, int]:
+    """A Flask or Werkzeug error (404, 405, ...) as `{"error": ...}`.
+
+    A method Flask does not route (`TRACE`, `FOO`) on a `/v1` path still goes to the
+    mock, so it gets the mock's 405 and a journal entry like every other call.
+    """
+    if error.code == 405 and request.path.startswith("/v1"):
+        return refiner_call(request.path[len("/v1") :])
+
     response = jsonify({"error": (error.name or "Error").capitalize()})
     for name, value in error.get_headers():
         if name.lower() != "content-type":

@@ -11,8 +11,9 @@ has characters outside `[A-Za-z0-9._-]` or is longer than 128, and 404 with a `m
 (not `error`) for a well-formed key the mock does not know.
 
 Limitations: what Refiner counts as a well-formed key is not documented; the rule above
-is an assumption. An `api_key` parameter that is not text (a JSON number, object...)
-is read as its compact JSON text, so an object or array never looks valid.
+is an assumption. An `api_key` parameter given as a whole JSON number is read as its
+digits; any other value that is not text (a boolean, an object, a list) never looks
+valid, and is journaled as its compact JSON text.
 """
 
 import base64
@@ -45,6 +46,7 @@ class KeyUse:
 
     key: str
     source: str
+    is_text: bool = True
 
 
 def find_api_key(headers: Mapping[str, str], params: Mapping) -> KeyUse | None:
@@ -62,8 +64,12 @@ def find_api_key(headers: Mapping[str, str], params: Mapping) -> KeyUse | None:
             return KeyUse(user, "basic")
 
     key = params.get("api_key")
+    if isinstance(key, int) and not isinstance(key, bool):
+        return KeyUse(str(key), "param")
+
     if key is not None and not isinstance(key, str):
-        key = json.dumps(key, separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(key, separators=(",", ":"), ensure_ascii=False)
+        return KeyUse(text, "param", is_text=False)
 
     if key:
         return KeyUse(key, "param")
@@ -94,7 +100,11 @@ def check_api_key(found: KeyUse | None, settings: Settings) -> KeyUse:
     if len(key) < MIN_KEY_LENGTH:
         raise ApiError(401, dict(NO_KEY))
 
-    if len(key) > MAX_KEY_LENGTH or not _KEY_CHARACTERS.fullmatch(key):
+    if (
+        not found.is_text
+        or len(key) > MAX_KEY_LENGTH
+        or not _KEY_CHARACTERS.fullmatch(key)
+    ):
         raise ApiError(401, dict(MALFORMED_KEY))
 
     if settings.api_keys is not None and key not in settings.api_keys:

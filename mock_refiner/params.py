@@ -9,9 +9,16 @@ to a list, and a segment runs to the first `]`, so `a[b[c]]=1` gives
 A nested array whose keys are exactly 0, 1, 2, ... in order becomes a list, as PHP's
 `json_encode` would show it, so `a[0]=x&a[1]=y` and `a[]=x&a[]=y` both give a list.
 
+Values are bounded before any rule sees them: JSON and form names nest at most
+`MAX_DEPTH` (64) levels, PHP's default `max_input_nesting_level`; JSON numbers must be
+finite; JSON text must not hold unpaired UTF-16 surrogates (PHP's `json_decode` refuses
+them too). Each is a 400, so no later step has to cope with them.
+
 Limitations: PHP turns dots and spaces in top-level names into underscores; here names
 are kept as sent. Text after the last `]` of a name is ignored, as in PHP. The charset
-parameter of a content type is accepted, but bodies are always read as UTF-8.
+parameter of a content type is accepted, but bodies are always read as UTF-8. PHP
+drops form variables nested too deeply and allows JSON to 512 levels; the mock
+refuses both past 64.
 """
 
 import json
@@ -21,13 +28,41 @@ from collections.abc import Mapping
 from urllib.parse import unquote_to_bytes
 
 from mock_refiner.errors import ApiError
+from mock_refiner.traits import as_text
 
 logger = logging.getLogger(__name__)
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 
+MAX_DEPTH = 64
+
 _APPEND = None
-_INTEGER_KEY = re.compile(r"0|[1-9][0-9]*")
+_INTEGER_KEY = re.compile(r"0|[1-9][0-9]{0,17}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _Array(dict):
+    """A PHP array being built from form names: knows its next appended index."""
+
+    next_index = 0
+
+    def __setitem__(self, key: str, value: object) -> None:
+        super().__setitem__(key, value)
+        if _INTEGER_KEY.fullmatch(key):
+            self.next_index = max(self.next_index, int(key) + 1)
+
+
+def text_param(params: Mapping, name: str) -> str:
+    """A parameter read as text: text as sent, a number as JavaScript writes it,
+    `""` when absent or null. An object, a list or a boolean is a 400."""
+    value = params.get(name)
+    if value is None or isinstance(value, str):
+        return value or ""
+
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return as_text(value)
+
+    raise ApiError.bad_request(f"The {name} parameter must be text or a number.")
 
 
 def find_header(headers: Mapping[str, str], name: str) -> str | None:
@@ -109,7 +144,13 @@ def parse_json(body: bytes) -> dict:
         ) from None
 
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(
+            text, parse_constant=_refuse_constant, parse_float=_finite_number
+        )
+    except RecursionError:
+        raise ApiError.bad_request(
+            f"JSON body nests deeper than {MAX_DEPTH} levels."
+        ) from None
     except ValueError as error:
         raise ApiError.bad_request(f"JSON body is malformed: {error}.") from None
 
@@ -118,7 +159,49 @@ def parse_json(body: bytes) -> dict:
             f"JSON body must be an object, not {_json_kind(value)}."
         )
 
+    _check_json(value)
     return value
+
+
+def _check_json(document: dict) -> None:
+    """Refuse nesting past `MAX_DEPTH` and text with unpaired surrogates."""
+    pending: list[tuple[object, str, int]] = [(document, "", 1)]
+    while pending:
+        value, where, depth = pending.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise _surrogate_refusal(where)
+            continue
+
+        if isinstance(value, dict | list) and depth > MAX_DEPTH:
+            raise ApiError.bad_request(
+                f"JSON body nests deeper than {MAX_DEPTH} levels (at {where})."
+            )
+
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if _SURROGATE.search(key):
+                    raise _surrogate_refusal("a key")
+                pending.append((item, f"{where}.{key}" if where else key, depth + 1))
+        elif isinstance(value, list):
+            pending.extend(
+                (item, f"{where}[{index}]", depth + 1)
+                for index, item in enumerate(value)
+            )
+
+
+def _surrogate_refusal(where: str) -> ApiError:
+    return ApiError.bad_request(
+        f"JSON body has text with an unpaired UTF-16 surrogate (at {where})."
+    )
+
+
+def _finite_number(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text} is out of range")
+
+    return number
 
 
 def parse_form(encoded: bytes, source: str) -> dict:
@@ -139,7 +222,12 @@ def parse_form(encoded: bytes, source: str) -> dict:
             ) from None
 
         if name:
-            _assign(params, split_name(name), value)
+            segments = split_name(name)
+            if len(segments) > MAX_DEPTH:
+                raise ApiError.bad_request(
+                    f"{source} has a name nested deeper than {MAX_DEPTH} levels."
+                )
+            _assign(params, segments, value)
 
     return {name: _as_lists(value) for name, value in params.items()}
 
@@ -172,8 +260,8 @@ def _assign(params: dict, segments: list[str | None], value: str) -> None:
     for segment in segments[:-1]:
         key = _next_index(container) if segment is _APPEND else segment
         child = container.get(key)
-        if not isinstance(child, dict):
-            child = {}
+        if not isinstance(child, _Array):
+            child = _Array()
             container[key] = child
 
         container = child
@@ -183,8 +271,7 @@ def _assign(params: dict, segments: list[str | None], value: str) -> None:
 
 
 def _next_index(container: dict) -> str:
-    numbers = [int(key) for key in container if _INTEGER_KEY.fullmatch(key)]
-    return str(max(numbers) + 1) if numbers else "0"
+    return str(container.next_index) if isinstance(container, _Array) else "0"
 
 
 def _as_lists(value: object) -> object:

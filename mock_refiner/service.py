@@ -64,9 +64,12 @@ class MockRefiner:
         path: str,
         query_string: bytes,
         headers: Mapping[str, str],
-        body: bytes,
+        body: bytes | None,
     ) -> Reply:
-        """Answer one call to the Refiner API and journal it."""
+        """Answer one call to the Refiner API and journal it.
+
+        `body` is None when the server could not read it (a broken chunked body).
+        """
         method = method.upper()
         content_type = find_header(headers, "Content-Type")
         record = CallRecord()
@@ -83,19 +86,26 @@ class MockRefiner:
             message = f"Internal error: {type(error).__name__}: {error}"
             reply = Reply(500, {"error": message})
 
-        self.journal.record(
-            time=now if isinstance(now, datetime) else datetime.now(UTC),
-            method=method,
-            path=path,
-            operation=record.operation,
-            key_source=record.key.source if record.key else None,
-            api_key=record.key.key if record.key else None,
-            content_type=content_type,
-            params=record.params,
-            status=reply.status,
-            reply=reply.body,
-            notes=record.notes,
-        )
+        entry = {
+            "time": now if isinstance(now, datetime) else datetime.now(UTC),
+            "method": method,
+            "path": path,
+            "operation": record.operation,
+            "key_source": record.key.source if record.key else None,
+            "api_key": record.key.key if record.key else None,
+            "content_type": content_type,
+            "params": record.params,
+            "status": reply.status,
+            "reply": reply.body,
+            "notes": record.notes,
+        }
+        try:
+            self.journal.record(**entry)
+        except Exception as error:
+            logger.exception("could not journal %s %s in full", method, path)
+            note = f"parameters not recorded: {type(error).__name__}: {error}"
+            self.journal.record(**{**entry, "params": {}, "notes": [note]})
+
         logger.info("%s %s -> %d", method, path, reply.status)
         return reply
 
@@ -123,11 +133,13 @@ class MockRefiner:
         path: str,
         query_string: bytes,
         headers: Mapping[str, str],
-        body: bytes,
+        body: bytes | None,
     ) -> Reply:
         record.operation = operation_name(path)
         route = find(method, path)
         record.operation = route.name
+        if body is None:
+            raise ApiError.bad_request("The request body could not be read.")
 
         try:
             content_type = find_header(headers, "Content-Type")

@@ -28,6 +28,7 @@ from datetime import datetime
 
 from mock_refiner.errors import ApiError
 from mock_refiner.models import Account, Contact, Environment, Event
+from mock_refiner.params import text_param
 from mock_refiner.render import render_environment
 from mock_refiner.settings import Settings
 from mock_refiner.traits import as_text, cap_text, type_trait
@@ -130,8 +131,8 @@ def keep_contact(
 
 def identity_of(params: Mapping) -> tuple[str | None, str | None]:
     """The call's remote id and email as text; refuse a call that has neither."""
-    remote_id = as_text(params.get("id")) or None
-    email = as_text(params.get("email")) or None
+    remote_id = text_param(params, "id") or None
+    email = text_param(params, "email") or None
     if remote_id is None and email is None:
         raise ApiError.bad_request(MISSING_IDENTITY)
 
@@ -147,7 +148,7 @@ def account_of(params: Mapping) -> dict | None:
     if not isinstance(account, dict):
         raise ApiError.bad_request(ACCOUNT_NOT_OBJECT)
 
-    if not as_text(account.get("id")):
+    if not text_param(account, "id"):
         raise ApiError.bad_request(ACCOUNT_WITHOUT_ID)
 
     return account
@@ -155,7 +156,7 @@ def account_of(params: Mapping) -> dict | None:
 
 def event_name_of(params: Mapping) -> str:
     """The call's event name; refuse a call without one."""
-    name = as_text(params.get("event"))
+    name = text_param(params, "event")
     if not name:
         raise ApiError.bad_request(MISSING_EVENT)
 
@@ -293,7 +294,7 @@ class Store:
         new_traits: dict[str, str],
         notes: list[str],
     ) -> AccountChange:
-        remote_id = as_text(account_params["id"])
+        remote_id = text_param(account_params, "id")
         account = env.account_with_remote_id(remote_id)
         trait_values = self._trait_values(
             account_params, ACCOUNT_IDENTITY, "account trait", notes

@@ -45,7 +45,7 @@ def refusal(found: KeyUse | None, settings: Settings | None = None) -> tuple:
             KeyUse("key-3", "param"),
         ),
         ({}, {"api_key": 123456}, KeyUse("123456", "param")),
-        ({}, {"api_key": {"a": "b"}}, KeyUse('{"a":"b"}', "param")),
+        ({}, {"api_key": {"a": "b"}}, KeyUse('{"a":"b"}', "param", is_text=False)),
     ],
 )
 def test_find_api_key_order(headers, params, expected):
