@@ -4,7 +4,8 @@
 `PUT /__mock/state` replaces the state with such a document (seeding),
 `GET /__mock/calls` lists the journal (`?path=` and `?status=` filter it) and
 `POST /__mock/reset` clears state and journal (`?what=state` or `?what=calls` clears
-one). Reading never changes anything. An empty filter counts as no filter.
+one). Reading never changes anything. An empty `path` or `status` filter counts
+as no filter; `?api_key=` with an empty value shows the environment of the empty key.
 """
 
 import logging
