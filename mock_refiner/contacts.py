@@ -7,9 +7,9 @@
 - `GET /v1/contact` and `DELETE /v1/contact` find one contact by `uuid`, `id` or
   `email`; deleting it deletes its responses too.
 
-Limitations: the default order (oldest first) and the direction of each `order_by`
-(newest first for times, A to Z for names and emails) are assumptions, as is `search`
-matching any part of the email, remote id or name, ignoring case.
+Limitations: the default order (by `first_seen_at`, oldest first) and the direction of
+each `order_by` (newest first for times, A to Z for names and emails) are assumptions,
+as is `search` matching any part of the email, remote id or name, ignoring case.
 """
 
 import logging
@@ -90,7 +90,7 @@ def sort_key(env: Environment, order_by: str):
 
 def matching_contacts(env: Environment, params: dict) -> list[Contact]:
     """The contacts the list filters select, in the order asked for."""
-    contacts = list(env.contacts.values())
+    contacts = sorted(env.contacts.values(), key=lambda contact: contact.first_seen_at)
 
     form_uuid = as_text(params.get("form_uuid"))
     if form_uuid:

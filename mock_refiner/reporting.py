@@ -106,7 +106,7 @@ def questions_asked(
     """Each (response, question) pair a report looks at, in response and form order."""
     wanted = set(question_identifiers) if question_identifiers else None
     for response in responses:
-        for element in elements_by_form.get(response.get("form_uuid"), ()):
+        for element in questions_of(elements_by_form.get(response.get("form_uuid"))):
             if element.get("type") not in question_types:
                 continue
 
@@ -114,6 +114,20 @@ def questions_asked(
                 continue
 
             yield response, element
+
+
+def questions_of(elements: object) -> list[Mapping]:
+    """The elements of a survey that can be questions: mappings with a text
+    identifier. A survey's configuration is kept as given, so anything else in it
+    is skipped."""
+    if not isinstance(elements, Sequence) or isinstance(elements, str):
+        return []
+
+    return [
+        element
+        for element in elements
+        if isinstance(element, Mapping) and isinstance(element.get("identifier"), str)
+    ]
 
 
 def nps_body(asked: Sequence[tuple[Mapping, Mapping]]) -> dict:

@@ -8,7 +8,8 @@
 - `POST /v1/responses` stores a completed response to an existing form for the
   contact named by `uuid`, `id` or `email` (created when `id` or `email` is new), with
   the answers as top-level keys; an identical response is not stored twice unless
-  `prevent_duplicates` is false;
+  `prevent_duplicates` is false. A contact named by `uuid` keeps its own id and email.
+  Response times keep whole seconds, as Refiner shows them;
 - `POST /v1/responses/tags` adds tags, by name, to a response;
 - `GET /v1/reporting` computes NPS, CSAT, ratings, distributions and counts.
 
@@ -19,6 +20,7 @@ the duplicate check compares form, contact and answers. These are assumptions.
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 
 from mock_refiner.errors import ApiError
 from mock_refiner.forms import flag, form_for
@@ -49,10 +51,19 @@ def texts(params: dict, name: str) -> list[str]:
     return [as_text(item) for item in values if as_text(item)]
 
 
-def matches_data(expected: object, actual: dict) -> bool:
-    """Whether every key of a `*_data[..]` filter equals the actual value as text."""
-    if not isinstance(expected, dict):
+DATA_FILTERS = ("response_data", "contact_data", "account_data")
+
+
+def data_filters(params: dict) -> dict[str, dict]:
+    """The `*_data[..]` filters of a call; 400 for one not written as a mapping."""
+    filters = {name: params[name] for name in DATA_FILTERS if name in params}
+    if not all(isinstance(expected, dict) for expected in filters.values()):
         raise ApiError.bad_request("Data filters must be written as name[key]=value.")
+    return filters
+
+
+def matches_data(expected: dict, actual: dict) -> bool:
+    """Whether every key of a `*_data[..]` filter equals the actual value as text."""
     return all(
         as_text(actual.get(key)) == as_text(value) for key, value in expected.items()
     )
@@ -65,6 +76,7 @@ def filtered(
     forms = set(texts(params, "form_uuid") + texts(params, "form_uuids"))
     segments = set(texts(params, "segment_uuid") + texts(params, "segment_uuids"))
     tags = set(texts(params, "tag_uuid") + texts(params, "tag_uuids"))
+    data = data_filters(params)
     selected = []
 
     for response in env.responses.values():
@@ -84,16 +96,16 @@ def filtered(
             continue
         if tags and not tags.intersection(response.tag_uuids):
             continue
-        if "response_data" in params and not matches_data(
-            params["response_data"], response.data
+        if "response_data" in data and not matches_data(
+            data["response_data"], response.data
         ):
             continue
-        if "contact_data" in params and not matches_data(
-            params["contact_data"], contact.attributes
+        if "contact_data" in data and not matches_data(
+            data["contact_data"], contact.attributes
         ):
             continue
-        if "account_data" in params and not matches_data(
-            params["account_data"], account.attributes if account else {}
+        if "account_data" in data and not matches_data(
+            data["account_data"], account.attributes if account else {}
         ):
             continue
         selected.append(response)
@@ -117,6 +129,11 @@ def searched(env: Environment, responses: Iterable[Response], search: str) -> li
             )
         )
     ]
+
+
+def whole_seconds(moment: datetime) -> datetime:
+    """A response time as Refiner shows it and a state document keeps it."""
+    return moment.replace(microsecond=0)
 
 
 def received_at(response: Response, include: str):
@@ -159,7 +176,7 @@ def get_responses(call: Call) -> Reply:
 @operation("POST", "/v1/responses", name="store-response")
 def store_response(call: Call) -> Reply:
     params = call.params
-    date = read_date(params, "date") or call.now
+    date = whole_seconds(read_date(params, "date") or call.now)
     prevent_duplicates = flag(params, "prevent_duplicates", True)
     contact_uuid = as_text(params.get("uuid"))
     remote_id = as_text(params.get("id")) or None
@@ -183,6 +200,7 @@ def store_response(call: Call) -> Reply:
             found = env.contacts.get(contact_uuid)
             if found is None:
                 raise ApiError(404, {"error": "Contact not found."})
+            remote_id, email = found.remote_id, found.email
         else:
             found = find_contact(env, remote_id, email)
 
@@ -208,7 +226,7 @@ def store_response(call: Call) -> Reply:
             first_data_reception_at=date,
             last_data_reception_at=date,
             completed_at=date,
-            received_at=call.now,
+            received_at=whole_seconds(call.now),
             data=answers,
         )
         keep_contact(env, found, new_contact_uuid, remote_id, email, call.now)

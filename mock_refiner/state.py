@@ -4,8 +4,9 @@ The document is what `GET /__mock/state` returns: `{"environments": [ENV, ...]}`
 one ENV on its own. `load_state` accepts the same shapes written by hand with most
 fields left out: a contact needs only a `remote_id` or an `email`, a form a `name`, a
 segment a `name`, a response its form and contact; uuids come from the id factory and
-missing times are the time of loading. References between items use uuids, or for
-contacts also a remote id or an email, and for accounts a remote id.
+missing times are the time of loading. Times are ISO 8601 text, or the dates and times
+YAML reads from bare values (a date alone is midnight UTC). References between items
+use uuids, or for contacts also a remote id or an email, and for accounts a remote id.
 
 ```yaml
 api_key: rf-demo-key
@@ -31,7 +32,7 @@ shows them; attribute values are kept as written, not typed again.
 import json
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,14 @@ from mock_refiner.models import (
     Usage,
 )
 from mock_refiner.render import render_environment
-from mock_refiner.traits import DATE, INTEGER, STRING, is_date_name, parse_date
+from mock_refiner.traits import (
+    DATE,
+    INTEGER,
+    STRING,
+    as_utc,
+    is_date_name,
+    parse_date,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -132,11 +140,22 @@ class _Loader:
         if value is None or value == "":
             return self.now if default is ... else default
         if isinstance(value, datetime):
-            return value if value.tzinfo else value.replace(tzinfo=UTC)
+            return as_utc(value)
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day, tzinfo=UTC)
         moment = parse_date(value) if isinstance(value, str) else None
         if moment is None:
             raise self.fail(place, f"{key} must be an ISO 8601 time, not {value!r}")
         return moment
+
+    def whole_number(self, item: Mapping, key: str, place: str, default: int) -> int:
+        value = item.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.fail(place, f"{key} must be a whole number")
+        return value
+
+    def list_of(self, item: Mapping, key: str, place: str) -> list:
+        return _list(item, key, f"{self.where}.{place}")
 
     def mapping(self, item: Mapping, key: str, place: str) -> dict:
         value = item.get(key) or {}
@@ -178,9 +197,12 @@ class _Loader:
         remote_id = self.text(item, "remote_id", place, required=True)
         if env.account_with_remote_id(remote_id) is not None:
             raise self.fail(place, f"remote_id {remote_id!r} twice")
+        uuid = self.text(item, "uuid", place) or self.ids()
+        if uuid in env.accounts:
+            raise self.fail(place, f"uuid {uuid!r} twice")
         first_seen = self.time(item, "first_seen_at", place)
         account = Account(
-            uuid=self.text(item, "uuid", place) or self.ids(),
+            uuid=uuid,
             remote_id=remote_id,
             first_seen_at=first_seen,
             last_seen_at=self.time(item, "last_seen_at", place, first_seen),
@@ -239,10 +261,24 @@ class _Loader:
 
     def members(self, env: Environment, item: Mapping, place: str) -> None:
         account = env.account_with_remote_id(str(item["remote_id"]))
-        for index, reference in enumerate(_list(item, "contacts", place)):
+        for index, reference in enumerate(self.list_of(item, "contacts", place)):
             env.link(
-                self.find_contact(env, reference, f"{place}.contacts[{index}]"), account
+                self.find_member(env, reference, f"{place}.contacts[{index}]"), account
             )
+
+    def find_member(self, env: Environment, reference: Any, place: str) -> Contact:
+        """An account's contact, listed as the admin API lists one: by remote id,
+        else by email (a contact with no remote id), else by uuid."""
+        if isinstance(reference, str):
+            by_email = (
+                contact
+                for contact in env.contacts_with_email(reference)
+                if contact.remote_id is None
+            )
+            found = env.contact_with_remote_id(reference) or next(by_email, None)
+            if found is not None:
+                return found
+        return self.find_contact(env, reference, place)
 
     def find_contact(self, env: Environment, reference: Any, place: str) -> Contact:
         if isinstance(reference, Mapping):
@@ -299,7 +335,7 @@ class _Loader:
             name=self.text(item, "name", place, required=True),
             is_manual=is_manual,
         )
-        for index, member in enumerate(_list(item, "contacts", place)):
+        for index, member in enumerate(self.list_of(item, "contacts", place)):
             member_place = f"{place}.contacts[{index}]"
             joined = self.now
             if isinstance(member, Mapping):
@@ -313,7 +349,10 @@ class _Loader:
     def response(self, env: Environment, item: Any, place: str) -> None:
         if not isinstance(item, Mapping):
             raise self.fail(place, "must be a mapping")
-        form_ref = item.get("form_uuid") or (item.get("form") or {}).get("uuid")
+        form = item.get("form") or {}
+        if not isinstance(form, Mapping):
+            raise self.fail(place, "form must be a mapping")
+        form_ref = item.get("form_uuid") or form.get("uuid")
         if str(form_ref) not in env.forms:
             raise self.fail(place, f"form {form_ref!r} is not among the forms")
         contact_ref = item.get("contact_uuid") or item.get("contact")
@@ -330,7 +369,7 @@ class _Loader:
             contact_uuid=contact.uuid,
             first_shown_at=self.time(item, "first_shown_at", place, shown),
             last_shown_at=shown,
-            show_counter=int(item.get("show_counter", 1)),
+            show_counter=self.whole_number(item, "show_counter", place, 1),
             first_data_reception_at=self.time(
                 item, "first_data_reception_at", place, received
             ),
@@ -340,17 +379,35 @@ class _Loader:
             dismissed_at=self.time(item, "dismissed_at", place, None),
             data=self.mapping(item, "data", place),
         )
-        for index, tag in enumerate(_list(item, "tags", place)):
+        for index, tag in enumerate(self.list_of(item, "tags", place)):
+            tag_place = f"{place}.tags[{index}]"
             name = tag.get("name") if isinstance(tag, Mapping) else tag
             if not isinstance(name, str) or not name:
-                raise self.fail(f"{place}.tags[{index}]", "a tag is a name")
+                raise self.fail(tag_place, "a tag is a name")
             given_uuid = tag.get("uuid") if isinstance(tag, Mapping) else None
-            if name not in env.tags:
-                env.tags[name] = Tag(str(given_uuid or self.ids()), name)
-            response.tag_uuids.append(env.tags[name].uuid)
+            response.tag_uuids.append(self.tag(env, name, given_uuid, tag_place).uuid)
         if response.uuid in env.responses:
             raise self.fail(place, f"uuid {response.uuid!r} twice")
         env.responses[response.uuid] = response
+
+    def tag(self, env: Environment, name: str, given_uuid: Any, place: str) -> Tag:
+        """The tag with this name, made the first time it is named; a tag keeps one
+        uuid, and a uuid belongs to one tag."""
+        given = None if given_uuid is None or given_uuid == "" else str(given_uuid)
+        known = env.tags.get(name)
+        if known is not None:
+            if given is not None and given != known.uuid:
+                raise self.fail(
+                    place, f"tag {name!r} has the uuid {known.uuid!r}, not {given!r}"
+                )
+            return known
+
+        owner = next((tag for tag in env.tags.values() if tag.uuid == given), None)
+        if owner is not None:
+            raise self.fail(place, f"uuid {given!r} is the uuid of tag {owner.name!r}")
+
+        env.tags[name] = Tag(given or self.ids(), name)
+        return env.tags[name]
 
     def event(self, env: Environment, item: Any, place: str) -> None:
         if not isinstance(item, Mapping):
@@ -388,9 +445,9 @@ class _Loader:
         return Usage(
             month=str(given.get("month", "")),
             tracked_users={str(user) for user in users},
-            tracked_events=int(given.get("mte", 0)),
-            page_views=int(given.get("mpv", 0)),
-            survey_responses=int(given.get("msr", 0)),
+            tracked_events=self.whole_number(given, "mte", "usage", 0),
+            page_views=self.whole_number(given, "mpv", "usage", 0),
+            survey_responses=self.whole_number(given, "msr", "usage", 0),
         )
 
 
