@@ -17,9 +17,9 @@ import logging
 from mock_refiner.errors import ApiError
 from mock_refiner.models import Contact, Environment
 from mock_refiner.pagination import paginate
+from mock_refiner.params import text_param
 from mock_refiner.render import render_contact
 from mock_refiner.routes import Call, Reply, operation
-from mock_refiner.traits import as_text
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def track_event(call: Call) -> Reply:
 def contact_for(env: Environment, params: dict) -> Contact:
     """The contact named by `uuid`, else `id`, else `email`; 400 or 404 otherwise."""
     uuid, remote_id, email = (
-        as_text(params.get(name)) for name in ("uuid", "id", "email")
+        text_param(params, name) for name in ("uuid", "id", "email")
     )
     if not (uuid or remote_id or email):
         raise ApiError.bad_request(CONTACT_REQUIRED)
@@ -92,7 +92,7 @@ def matching_contacts(env: Environment, params: dict) -> list[Contact]:
     """The contacts the list filters select, in the order asked for."""
     contacts = sorted(env.contacts.values(), key=lambda contact: contact.first_seen_at)
 
-    form_uuid = as_text(params.get("form_uuid"))
+    form_uuid = text_param(params, "form_uuid")
     if form_uuid:
         if form_uuid not in env.forms:
             raise ApiError(404, {"error": "Form not found."})
@@ -101,14 +101,14 @@ def matching_contacts(env: Environment, params: dict) -> list[Contact]:
         }
         contacts = [contact for contact in contacts if contact.uuid in answered]
 
-    segment_uuid = as_text(params.get("segment_uuid"))
+    segment_uuid = text_param(params, "segment_uuid")
     if segment_uuid:
         segment = env.segments.get(segment_uuid)
         if segment is None:
             raise ApiError(404, {"error": "Segment not found."})
         contacts = [contact for contact in contacts if contact.uuid in segment.members]
 
-    search = as_text(params.get("search")).casefold()
+    search = text_param(params, "search").casefold()
     if search:
         contacts = [
             contact
@@ -119,7 +119,7 @@ def matching_contacts(env: Environment, params: dict) -> list[Contact]:
             )
         ]
 
-    order_by = as_text(params.get("order_by"))
+    order_by = text_param(params, "order_by")
     if order_by:
         if order_by not in ORDERS:
             raise ApiError.bad_request(

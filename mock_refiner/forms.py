@@ -19,6 +19,7 @@ import logging
 from mock_refiner.errors import ApiError
 from mock_refiner.models import Environment, Form
 from mock_refiner.pagination import paginate
+from mock_refiner.params import text_param
 from mock_refiner.render import render_form
 from mock_refiner.routes import Call, Reply, operation
 from mock_refiner.traits import as_text
@@ -56,7 +57,7 @@ def flag(params: dict, name: str, default: bool) -> bool:
 
 def form_for(env: Environment, params: dict) -> Form:
     """The form named by `form_uuid`; 400 or 404 otherwise."""
-    form_uuid = as_text(params.get("form_uuid"))
+    form_uuid = text_param(params, "form_uuid")
     if not form_uuid:
         raise ApiError.bad_request(FORM_REQUIRED)
 
@@ -68,7 +69,7 @@ def form_for(env: Environment, params: dict) -> Form:
 
 @operation("GET", "/v1/forms", name="get-forms")
 def get_forms(call: Call) -> Reply:
-    chosen = as_text(call.params.get("list")) or "all"
+    chosen = text_param(call.params, "list") or "all"
     if chosen not in LISTS:
         raise ApiError.bad_request(
             f"The list parameter must be one of {', '.join(LISTS)}."
@@ -109,7 +110,7 @@ def publish_form(call: Call) -> Reply:
 
 @operation("POST", "/v1/forms/duplicate", name="duplicate-form")
 def duplicate_form(call: Call) -> Reply:
-    name = as_text(call.params.get("name")).strip()
+    name = text_param(call.params, "name").strip()
 
     with call.store.writing(call.api_key) as env:
         source = form_for(env, call.params)

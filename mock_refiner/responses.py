@@ -26,6 +26,7 @@ from mock_refiner.errors import ApiError
 from mock_refiner.forms import flag, form_for
 from mock_refiner.models import Environment, Response
 from mock_refiner.pagination import paginate
+from mock_refiner.params import text_param
 from mock_refiner.render import render_response
 from mock_refiner.reporting import parse_date_range, read_date, report
 from mock_refiner.routes import Call, Reply, operation
@@ -144,7 +145,7 @@ def received_at(response: Response, include: str):
 
 @operation("GET", "/v1/responses", name="get-responses")
 def get_responses(call: Call) -> Reply:
-    include = as_text(call.params.get("include")) or "completed"
+    include = text_param(call.params, "include") or "completed"
     if include not in INCLUDES:
         raise ApiError.bad_request(
             f"The include parameter must be one of {', '.join(INCLUDES)}."
@@ -155,7 +156,7 @@ def get_responses(call: Call) -> Reply:
 
     with call.store.reading(call.api_key) as env:
         responses = filtered(env, call.params, include)
-        search = as_text(call.params.get("search"))
+        search = text_param(call.params, "search")
         if search:
             responses = searched(env, responses, search)
         responses = [
@@ -178,9 +179,9 @@ def store_response(call: Call) -> Reply:
     params = call.params
     date = whole_seconds(read_date(params, "date") or call.now)
     prevent_duplicates = flag(params, "prevent_duplicates", True)
-    contact_uuid = as_text(params.get("uuid"))
-    remote_id = as_text(params.get("id")) or None
-    email = as_text(params.get("email")) or None
+    contact_uuid = text_param(params, "uuid")
+    remote_id = text_param(params, "id") or None
+    email = text_param(params, "email") or None
     if not (contact_uuid or remote_id or email):
         raise ApiError.bad_request(
             "One of the uuid, id or email parameters is required."
@@ -238,7 +239,7 @@ def store_response(call: Call) -> Reply:
 
 @operation("POST", "/v1/responses/tags", name="tag-response")
 def tag_response(call: Call) -> Reply:
-    response_uuid = as_text(call.params.get("uuid"))
+    response_uuid = text_param(call.params, "uuid")
     if not response_uuid:
         raise ApiError.bad_request("The uuid parameter is required.")
     names = list(dict.fromkeys(texts(call.params, "tags")))
@@ -265,7 +266,7 @@ def tag_response(call: Call) -> Reply:
 
 @operation("GET", "/v1/reporting", name="get-reporting")
 def get_reporting(call: Call) -> Reply:
-    report_type = as_text(call.params.get("type"))
+    report_type = text_param(call.params, "type")
     if not report_type:
         raise ApiError.bad_request("The type parameter is required.")
     date_range = parse_date_range(call.params, call.now)

@@ -17,10 +17,10 @@ import logging
 from mock_refiner.errors import ApiError
 from mock_refiner.models import Environment, Segment
 from mock_refiner.pagination import paginate
+from mock_refiner.params import text_param
 from mock_refiner.render import render_segment
 from mock_refiner.routes import Call, Reply, operation
 from mock_refiner.store import find_contact, identity_of, keep_contact
-from mock_refiner.traits import as_text
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def get_segments(call: Call) -> Reply:
 
 def manual_segment(env: Environment, params: dict) -> Segment:
     """The manual segment named by `segment_uuid`; 400 or 404 otherwise."""
-    segment_uuid = as_text(params.get("segment_uuid"))
+    segment_uuid = text_param(params, "segment_uuid")
     if not segment_uuid:
         raise ApiError.bad_request(SEGMENT_REQUIRED)
 

@@ -13,6 +13,7 @@ The operations live in one module per resource (`contacts`, `segments`, `forms`,
 Limitations: Refiner's success status codes are not documented; the mock answers 200.
 """
 
+import itertools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -116,7 +117,13 @@ class MockRefiner:
 
     def load(self, document: Any) -> int:
         """Replace the state with a state document; raises `StateError`, changing
-        nothing, when it is not valid. Returns the number of environments."""
+        nothing, when it is not valid. Returns the number of environments.
+
+        The document is checked once with throwaway ids and time first, so a refused
+        one draws no id and no clock reading.
+        """
+        trial_ids = (f"trial-{number}" for number in itertools.count(1))
+        build_environments(document, datetime.now(UTC), trial_ids.__next__)
         environments = build_environments(
             document, self.settings.clock(), self.settings.ids
         )

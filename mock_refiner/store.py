@@ -13,9 +13,12 @@ Account traits share the environment's trait registry and limit, under the name
 `account.<trait>`. The first type seen for a trait name is the one registered; a later
 value of another type is still stored, with a note.
 
-Limitations: segments, survey responses and Refiner's computed traits (form views,
-country) are not modelled. An event shows its contact's current remote id and email.
-The state lives in memory only.
+Segments, forms and responses are changed by their own operation modules through
+`Store.writing`, which holds the same lock.
+
+Limitations: Refiner's computed traits (form views, country) are not computed. An
+event shows its contact's current remote id and email. The state lives in memory
+only; `mock_refiner.state` saves and loads it.
 """
 
 import copy

@@ -166,3 +166,27 @@ def test_an_api_key_parameter_that_is_not_text_does_not_look_valid(key):
 
     assert (reply.status, reply.body) == (401, {"error": "API key does not look valid"})
     assert mock.store.snapshot() == {"environments": []}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "name"),
+    [
+        ("GET", "/v1/contact", b"id[]=x", "id"),
+        ("DELETE", "/v1/contact", b"uuid[a]=b", "uuid"),
+        ("GET", "/v1/contacts", b"search[]=a", "search"),
+        ("POST", "/v1/sync-segment", b"id=u&segment_uuid[]=s", "segment_uuid"),
+        ("POST", "/v1/forms/publish", b"form_uuid[]=f", "form_uuid"),
+        ("GET", "/v1/responses", b"include[]=all", "include"),
+        ("GET", "/v1/reporting", b"type[x]=nps", "type"),
+    ],
+)
+def test_every_operation_reads_identifiers_the_same_way(method, path, query, name):
+    mock = MockRefiner(deterministic_settings())
+    headers = {"Authorization": "Bearer test-key-0001"}
+
+    reply = mock.handle(method, path, query, headers, b"")
+
+    assert (reply.status, reply.body) == (
+        400,
+        {"error": f"The {name} parameter must be text or a number."},
+    )

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import yaml
 
-from mock_refiner import StepClock, create_app
+from mock_refiner import MockRefiner, StepClock, create_app
 from mock_refiner.state import StateError
 from tests.mock_refiner.conftest import (
     FORM,
@@ -765,3 +765,14 @@ def test_an_empty_body_is_refused(http):
             "with 'environments', or one environment"
         },
     )
+
+
+def test_a_refused_document_draws_no_id_and_no_clock_reading():
+    mock = MockRefiner(deterministic_settings())
+
+    with pytest.raises(StateError):
+        mock.load({"api_key": "k-0001", "contacts": [{"remote_id": "u1"}, {}]})
+    mock.load({"api_key": "k-0001", "contacts": [{"remote_id": "u1"}]})
+
+    [contact] = mock.store.snapshot("k-0001")["contacts"]
+    assert (contact["uuid"], contact["first_seen_at"]) == (uuid_n(1), time_n(0))
