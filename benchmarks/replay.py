@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness.delivery import to_wire
-from harness.mapper import MappingError, get_mapper
+from harness.mapper import MappingError, get_mapper, profiles
 from harness.runner import replay, replay_settings
 from harness.transport import in_process
 from mock_refiner import ApiError, MockRefiner
@@ -119,10 +119,21 @@ def measure(label: str, count: int, step: Callable[[], Any]) -> Any:
     return result
 
 
+def event_count(text: str) -> int:
+    """A number of events to generate, at least one, for argparse."""
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return count
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--profile", default="rudderstack")
+    parser.add_argument("--events", type=event_count, default=20_000)
+    parser.add_argument("--profile", choices=profiles(), default="rudderstack")
     parser.add_argument("--seed", type=int, default=7)
     arguments = parser.parse_args()
 

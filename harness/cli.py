@@ -3,24 +3,46 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from harness import report
 from harness.ingest import read_map_inputs
-from harness.mapper import MappingError, get_mapper
+from harness.mapper import Mapper, MappingError, get_mapper
 from harness.runner import run_scenarios
 from harness.scenario import ScenarioError, find_scenarios, load_scenario
+from harness.transport import TransportError, check_target
 from mock_refiner.settings import PLANS
 from mock_refiner.state import StateError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+PORT_RANGE = range(0, 65536)
+
+
+def port_number(text: str) -> int:
+    """A TCP port, 0 (any free port) to 65535, for argparse."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if port not in PORT_RANGE:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0 to 65535)")
+    return port
+
+
+def host_name(text: str) -> str:
+    """A host name or address to listen on, for argparse."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the host must not be empty")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,8 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     serve_command = commands.add_parser("serve", help="run the mock on a local port")
-    serve_command.add_argument("--host", default="127.0.0.1")
-    serve_command.add_argument("--port", type=int, default=8080)
+    serve_command.add_argument("--host", type=host_name, default="127.0.0.1")
+    serve_command.add_argument(
+        "--port", type=port_number, default=8080, help="0 picks a free port"
+    )
     serve_command.add_argument(
         "--seed", help="a YAML or JSON state document to start from"
     )
@@ -81,13 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def map_command(arguments: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+def map_command(
+    arguments: argparse.Namespace, stdin: Iterable[bytes], stdout: TextIO
+) -> int:
     mapper = get_mapper(arguments.profile)
     if arguments.file:
-        source = Path(arguments.file).read_text(encoding="utf-8").splitlines()
-    else:
-        source = stdin
+        with Path(arguments.file).open("rb") as source:
+            return map_lines(mapper, source, stdout)
+    return map_lines(mapper, stdin, stdout)
 
+
+def map_lines(mapper: Mapper, source: Iterable[bytes], stdout: TextIO) -> int:
+    """Writes one JSON line per input line: the request, or the error."""
     for item in read_map_inputs(source):
         if item.problem is not None:
             line = {"error": {"status": 400, "message": item.problem}}
@@ -108,6 +137,8 @@ def run_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
     chosen = arguments.profiles or ["rudderstack"]
     for profile in chosen:
         get_mapper(profile)
+    if arguments.target:
+        check_target(arguments.target)
 
     paths = find_scenarios(Path(path) for path in arguments.paths)
     if not paths:
@@ -117,7 +148,9 @@ def run_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
     results = run_scenarios(scenarios, chosen, target=arguments.target)
     text = report.render(results, arguments.format)
     if arguments.output:
-        Path(arguments.output).write_text(text + "\n", encoding="utf-8")
+        Path(arguments.output).write_text(
+            text + "\n", encoding="utf-8", errors="backslashreplace"
+        )
         stdout.write(report.table(results) + "\n")
     else:
         stdout.write(text + "\n")
@@ -154,15 +187,18 @@ def serve_command(arguments: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     arguments = build_parser().parse_args(argv)
     try:
         if arguments.command == "map":
-            return map_command(arguments, sys.stdin, sys.stdout)
+            return map_command(arguments, sys.stdin.buffer, sys.stdout)
         if arguments.command == "run":
             return run_command(arguments, sys.stdout)
         return serve_command(arguments)
     except KeyError as error:
         print(f"refiner-harness: {error.args[0]}", file=sys.stderr)
-    except (ScenarioError, StateError, OSError, ValueError) as error:
+    except (ScenarioError, TransportError, StateError, OSError, ValueError) as error:
         print(f"refiner-harness: {error}", file=sys.stderr)
     return EXIT_USAGE

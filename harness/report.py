@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from xml.etree import ElementTree
 
@@ -10,6 +11,8 @@ from harness.expectations import Mismatch, show
 from harness.runner import ScenarioResult
 
 FORMATS = ("table", "json", "junit")
+
+_NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def summary_line(results: Sequence[ScenarioResult]) -> str:
@@ -39,19 +42,27 @@ def failure_text(result: ScenarioResult) -> str:
     )
 
 
+def count(number: int, noun: str) -> str:
+    """``1 event``, ``2 events``."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def table(results: Sequence[ScenarioResult]) -> str:
-    """One line per scenario and profile, then the details of each failure."""
-    name_width = max((len(result.scenario.name) for result in results), default=10)
-    profile_width = max((len(result.profile) for result in results), default=10)
-    lines = []
+    """A header, one line per scenario and profile, then each failure's details."""
+    name_width = max([len("scenario"), *(len(r.scenario.name) for r in results)])
+    profile_width = max([len("profile"), *(len(r.profile) for r in results)])
+    lines = [
+        f"{'result':<6}  {'scenario':<{name_width}}  {'profile':<{profile_width}}  "
+        f"{'events':<11}  {'rejected':<12}  {'time':>9}"
+    ]
 
     for result in results:
         status = "PASS" if result.passed else "FAIL"
+        events = count(len(result.scenario.events), "event")
+        rejected = f"{len(result.replay.rejected)} rejected"
         lines.append(
-            f"{status}  {result.scenario.name:<{name_width}}  "
-            f"{result.profile:<{profile_width}}  "
-            f"{len(result.scenario.events):>3} events  "
-            f"{len(result.replay.rejected):>2} rejected  "
+            f"{status:<6}  {result.scenario.name:<{name_width}}  "
+            f"{result.profile:<{profile_width}}  {events:<11}  {rejected:<12}  "
             f"{result.seconds * 1000:>6.1f} ms"
         )
         if not result.passed:
@@ -72,6 +83,11 @@ def as_json(results: Sequence[ScenarioResult]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False, default=str)
 
 
+def xml_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot hold (controls, surrogates)."""
+    return _NOT_XML.sub("", text)
+
+
 def junit(results: Sequence[ScenarioResult]) -> str:
     """JUnit XML: one test case per scenario and profile."""
     failures = sum(not result.passed for result in results)
@@ -87,18 +103,18 @@ def junit(results: Sequence[ScenarioResult]) -> str:
         case = ElementTree.SubElement(
             suite,
             "testcase",
-            classname=f"scenarios.{result.profile}",
-            name=result.scenario.name,
-            file=str(result.scenario.path),
+            classname=xml_text(f"scenarios.{result.profile}"),
+            name=xml_text(result.scenario.name),
+            file=xml_text(str(result.scenario.path)),
             time=f"{result.seconds:.4f}",
         )
         if not result.passed:
             failure = ElementTree.SubElement(
                 case,
                 "failure",
-                message=result.error or result.mismatches[0].problem,
+                message=xml_text(result.error or result.mismatches[0].problem),
             )
-            failure.text = failure_text(result)
+            failure.text = xml_text(failure_text(result))
     ElementTree.indent(suite)
     return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True)
 

@@ -20,19 +20,31 @@ A scenario is a YAML file::
 
 ``events`` (and ``seed``) given as text name a file next to the scenario. A seed is a
 state document (``mock_refiner.state``); one environment without an ``api_key`` takes
-the scenario's.
+the key the mapper sends.
+
+Loading walks the whole document once and refuses what would break a run later:
+aliases that form a cycle, nesting deeper than ``MAX_DEPTH`` levels, aliases that
+expand to more than ``MAX_VALUES`` values, text with unpaired UTF-16 surrogates and
+non-finite numbers. Each refusal names the file and the path of the bad value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from harness.ingest import read_messages
+from harness.ingest import MAX_DEPTH, JsonError, read_messages
+from harness.jsvalue import UNDEFINED, to_string
+from harness.mapper import profiles as known_profiles
+
+MAX_VALUES = 1_000_000
+"""The most values a scenario or seed document may hold once aliases are expanded."""
 
 SECTIONS = ("contacts", "accounts", "events", "rejected", "calls")
 COUNTABLE = SECTIONS
@@ -76,12 +88,14 @@ class Scenario:
         return merged
 
 
+def api_key(config: Mapping[str, Any]) -> str:
+    """The key the mapper sends: JavaScript ``String()`` of ``apiKey``."""
+    return to_string(config.get("apiKey", UNDEFINED))
+
+
 def load_scenario(path: Path) -> Scenario:
     """Loads one scenario file; raises :class:`ScenarioError`."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ScenarioError(f"{path}: cannot be read: {error}") from None
+    document = _load_yaml(path, path, "cannot be read")
     if not isinstance(document, dict):
         raise ScenarioError(f"{path}: a scenario must be a mapping")
 
@@ -98,13 +112,15 @@ def load_scenario(path: Path) -> Scenario:
     if not isinstance(by_profile, dict):
         raise ScenarioError(f"{path}: 'expect_by_profile' must be a mapping")
     for profile, sections in by_profile.items():
+        _check_profile(path, "expect_by_profile", profile)
         _check_expect(path, f"expect_by_profile.{profile}", sections)
 
     profiles = document.get("profiles")
-    if profiles is not None and (
-        not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles)
-    ):
-        raise ScenarioError(f"{path}: 'profiles' must be a list of profile names")
+    if profiles is not None:
+        if not isinstance(profiles, list):
+            raise ScenarioError(f"{path}: 'profiles' must be a list of profile names")
+        for profile in profiles:
+            _check_profile(path, "profiles", profile)
 
     return Scenario(
         name=document["name"],
@@ -119,25 +135,44 @@ def load_scenario(path: Path) -> Scenario:
     )
 
 
+def _check_profile(path: Path, where: str, profile: Any) -> None:
+    known = known_profiles()
+    if profile not in known:
+        raise ScenarioError(
+            f"{path}: '{where}' names {profile!r}, not a profile "
+            f"(known: {', '.join(known)})"
+        )
+
+
 def _check_expect(path: Path, where: str, expect: Any) -> dict[str, Any]:
     if not isinstance(expect, dict):
         raise ScenarioError(f"{path}: '{where}' must be a mapping")
     for section, value in expect.items():
         if section == "counts":
-            if not isinstance(value, dict) or not all(
-                key in COUNTABLE and isinstance(count, int)
-                for key, count in value.items()
-            ):
-                raise ScenarioError(
-                    f"{path}: '{where}.counts' maps {list(COUNTABLE)} to whole numbers"
-                )
+            _check_counts(path, where, value)
         elif section in SECTIONS:
             if not isinstance(value, list):
                 raise ScenarioError(f"{path}: '{where}.{section}' must be a list")
+            for index, item in enumerate(value):
+                if not isinstance(item, dict):
+                    raise ScenarioError(
+                        f"{path}: '{where}.{section}[{index}]' must be a mapping, "
+                        f"not {item!r}"
+                    )
         else:
             known = [*SECTIONS, "counts"]
             raise ScenarioError(f"{path}: '{where}.{section}' is not one of {known}")
     return expect
+
+
+def _check_counts(path: Path, where: str, counts: Any) -> None:
+    rule = f"{path}: '{where}.counts' maps {list(COUNTABLE)} to whole numbers >= 0"
+    if not isinstance(counts, dict):
+        raise ScenarioError(rule)
+    for section, count in counts.items():
+        whole = isinstance(count, int) and not isinstance(count, bool)
+        if section not in COUNTABLE or not whole or count < 0:
+            raise ScenarioError(f"{rule}, not {section}: {count!r}")
 
 
 def _load_seed(path: Path, seed: Any, config: dict[str, Any]) -> dict[str, Any] | None:
@@ -146,14 +181,11 @@ def _load_seed(path: Path, seed: Any, config: dict[str, Any]) -> dict[str, Any] 
         return None
     if isinstance(seed, str):
         seed_path = path.parent / seed
-        try:
-            seed = yaml.safe_load(seed_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-            raise ScenarioError(f"{path}: seed file {seed_path}: {error}") from None
+        seed = _load_yaml(path, seed_path, f"seed file {seed_path}")
     if not isinstance(seed, dict):
         raise ScenarioError(f"{path}: 'seed' must be a mapping or a file name")
     if "environments" not in seed and "api_key" not in seed:
-        seed = {**seed, "api_key": config.get("apiKey", "")}
+        seed = {**seed, "api_key": api_key(config)}
     return seed
 
 
@@ -163,26 +195,143 @@ def _load_events(path: Path, events: Any) -> list[Any]:
     if isinstance(events, str):
         events_path = path.parent / events
         try:
-            lines = events_path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as error:
+            with events_path.open("rb") as stream:
+                return read_messages(stream, str(events_path))
+        except OSError as error:
             raise ScenarioError(f"{path}: events file {events_path}: {error}") from None
-        try:
-            return read_messages(lines, str(events_path))
-        except ValueError as error:
+        except JsonError as error:
             raise ScenarioError(f"{path}: {error}") from None
     raise ScenarioError(f"{path}: 'events' must be a list or a JSON Lines file name")
 
 
 def find_scenarios(paths: Iterable[Path]) -> list[Path]:
-    """Scenario files named directly, or found below directories, sorted."""
-    found: list[Path] = []
+    """Scenario files named directly, or found below directories, each once.
+
+    Files keep the order of ``paths``; those found below a directory are sorted.
+    """
+    found: dict[Path, Path] = {}
     for path in paths:
         if path.is_dir():
-            found.extend(
-                sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
-            )
+            below = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
         elif path.exists():
-            found.append(path)
+            below = [path]
         else:
             raise ScenarioError(f"{path}: no such file or directory")
-    return found
+        for scenario_path in below:
+            found.setdefault(scenario_path.resolve(), scenario_path)
+    return list(found.values())
+
+
+def _load_yaml(path: Path, source: Path, what: str) -> Any:
+    """Parses one YAML file of a scenario and checks the whole document."""
+    try:
+        document = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ScenarioError(f"{path}: {what}: {error}") from None
+    except RecursionError:
+        raise ScenarioError(
+            f"{path}: {what}: nested deeper than {MAX_DEPTH} levels"
+        ) from None
+
+    problem = _DocumentCheck().first_problem(document)
+    if problem is not None:
+        where, reason = problem
+        prefix = f"{path}: " if source == path else f"{path}: {what}: "
+        raise ScenarioError(f"{prefix}{where}: {reason}")
+    return document
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_PATH_SHOWN = (6, 3)
+
+
+class _Refusal(Exception):
+    def __init__(self, where: list[str], reason: str) -> None:
+        super().__init__(reason)
+        self.where = where
+        self.reason = reason
+
+
+class _DocumentCheck:
+    """One walk over a YAML document, aliases included, that stops at the first fault.
+
+    Shared values (YAML aliases) are walked once; each remembers its height (levels
+    of nesting) and its size (values once expanded).
+    """
+
+    def __init__(self) -> None:
+        self.on_path: set[int] = set()
+        self.walked: dict[int, tuple[int, int]] = {}
+
+    def first_problem(self, document: Any) -> tuple[str, str] | None:
+        """``(path, reason)`` of the first bad value, or None."""
+        try:
+            self.walk(document, [])
+        except _Refusal as refusal:
+            return _show_path(refusal.where), refusal.reason
+        return None
+
+    def walk(self, value: Any, where: list[str]) -> tuple[int, int]:
+        """The height and the expanded size of ``value``; raises ``_Refusal``."""
+        if isinstance(value, str):
+            _check_text(value, where, "text")
+            return 0, 1
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _Refusal(where, f"{value} is not a number JSON can carry")
+        if not isinstance(value, dict | list):
+            return 0, 1
+
+        identity = id(value)
+        if identity in self.on_path:
+            raise _Refusal(where, "an alias of a value that contains it (a cycle)")
+        level = len(where) + 1
+        known = self.walked.get(identity)
+        if known is not None and level + known[0] - 1 <= MAX_DEPTH:
+            return known
+        if level > MAX_DEPTH:
+            raise _Refusal(where, f"nested deeper than {MAX_DEPTH} levels")
+
+        self.on_path.add(identity)
+        height, size = 0, 1
+        children = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, child in children:
+            if isinstance(value, dict):
+                step = [*where, _key_step(key, first=not where)]
+                if isinstance(key, str):
+                    _check_text(key, step, "key")
+            else:
+                step = [*where, f"[{key}]"]
+            child_height, child_size = self.walk(child, step)
+            height = max(height, child_height)
+            size += child_size
+            if size > MAX_VALUES:
+                raise _Refusal(
+                    where, f"expands to more than {MAX_VALUES} values through aliases"
+                )
+        self.on_path.discard(identity)
+
+        self.walked[identity] = (height + 1, size)
+        return height + 1, size
+
+
+def _check_text(text: str, where: list[str], what: str) -> None:
+    unpaired = _SURROGATE.search(text)
+    if unpaired is not None:
+        raise _Refusal(
+            where,
+            f"{what} holds an unpaired UTF-16 surrogate \\u{ord(unpaired.group()):04x}",
+        )
+
+
+def _key_step(key: Any, first: bool) -> str:
+    shown = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
+    return shown if first else f".{shown}"
+
+
+def _show_path(where: list[str]) -> str:
+    if not where:
+        return "the document"
+    head, tail = _PATH_SHOWN
+    if len(where) <= head + tail:
+        return "".join(where)
+    return "".join(where[:head]) + " ... " + "".join(where[-tail:])

@@ -6,7 +6,8 @@ mock unchanged and no socket is opened. With a target URL, requests go over a re
 socket to a mock running elsewhere (``refiner-harness serve``).
 
 Both kinds of connection expose the same admin calls, so the runner reads state the
-same way whichever it has.
+same way whichever it has. :func:`check_target` tells, once and quickly, whether a
+target URL is usable and answers like the mock.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import respx
@@ -22,6 +24,7 @@ import respx
 from mock_refiner import Settings, create_app
 
 REFINER_URL = "https://api.refiner.io"
+TARGET_SCHEMES = ("http", "https")
 
 
 class TransportError(Exception):
@@ -91,3 +94,50 @@ def live(target: str, timeout: float = 10.0) -> Iterator[Connection]:
 def connect(target: str | None = None, settings: Settings | None = None) -> Any:
     """``live(target)`` when a target is given, else ``in_process(settings)``."""
     return live(target) if target else in_process(settings)
+
+
+def check_target(target: str, timeout: float = 3.0) -> None:
+    """Refuses a target that is not an http(s) URL or does not answer like the mock.
+
+    Raises :class:`TransportError` with one message that says what is wrong.
+    """
+    try:
+        parts = urlsplit(target)
+        host, _ = parts.hostname, parts.port  # reading the port checks its range
+    except ValueError as error:
+        raise TransportError(f"target {target!r} is not a valid URL: {error}") from None
+    usable = parts.scheme in TARGET_SCHEMES and bool(host)
+    if not usable or parts.query or parts.fragment:
+        raise TransportError(
+            f"target {target!r} must be an http or https URL with a host and no "
+            "query, such as http://127.0.0.1:8080"
+        )
+
+    url = f"{target.rstrip('/')}/__mock/state"
+    try:
+        with httpx.Client(timeout=timeout, trust_env=False) as client:
+            response = client.get(url)
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
+        raise TransportError(
+            f"target {target} cannot be reached: GET {url}: "
+            f"{error or type(error).__name__}"
+        ) from None
+
+    try:
+        state = response.json() if response.status_code == 200 else None
+    except ValueError:
+        state = None
+    if not isinstance(state, dict) or "environments" not in state:
+        content_type = response.headers.get("content-type", "")
+        answer = f"{response.status_code} {content_type}".strip()
+        raise TransportError(
+            f"target {target} does not answer like the Refiner mock: GET {url} "
+            f"gave {answer}{_excerpt(response.text)}"
+        )
+
+
+def _excerpt(text: str, length: int = 80) -> str:
+    text = " ".join(text.split())
+    if not text:
+        return ""
+    return f": {text[:length]}..." if len(text) > length else f": {text}"

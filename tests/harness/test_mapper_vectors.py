@@ -74,7 +74,9 @@ def test_map_command_reads_stdin_and_reports_bad_lines_in_place(monkeypatch, cap
             good,
         ]
     )
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin + "\n"))
+    monkeypatch.setattr(
+        "sys.stdin", io.TextIOWrapper(io.BytesIO(f"{stdin}\n".encode()), "utf-8")
+    )
 
     assert main(["map"]) == 0
 

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
+import logging
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from xml.etree import ElementTree
 
 import httpx
 import pytest
+from werkzeug.serving import make_server
 
 from harness.cli import main
 from harness.runner import run_scenario
-from harness.scenario import load_scenario
-from harness.transport import in_process
+from harness.scenario import api_key, load_scenario
+from harness.transport import TransportError, check_target, in_process
+from tests.conftest import ROOT
 
 IDENTIFY = {
     "type": "identify",
@@ -55,6 +65,26 @@ PASSING = {
         "counts": {"contacts": 1, "events": 1, "rejected": 1, "calls": 2},
     },
 }
+
+BAD_TARGET = (
+    "target '{}' must be an http or https URL with a host and no query, "
+    "such as http://127.0.0.1:8080"
+)
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """Any WSGI app on a free port of 127.0.0.1; its base URL."""
+    server = make_server("127.0.0.1", 0, app)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
 
 
 def failing_document():
@@ -141,12 +171,15 @@ def test_run_command_prints_one_line_per_scenario_and_fails_on_any_failure(
 
     assert main(["run", str(path.parent)]) == 1
 
-    lines = capsys.readouterr().out.splitlines()
+    header, *lines = capsys.readouterr().out.splitlines()
+    assert header == (
+        "result  scenario             profile      events       rejected           time"
+    )
     assert lines[0].startswith(
-        "PASS  identify then track  rudderstack    3 events   1 rejected"
+        "PASS    identify then track  rudderstack  3 events     1 rejected    "
     )
     assert lines[1].startswith(
-        "FAIL  wrong plan           rudderstack    3 events   1 rejected"
+        "FAIL    wrong plan           rudderstack  3 events     1 rejected    "
     )
     assert lines[2] == f"      {path}"
     assert lines[3] == "      contacts[0]: no contact matches"
@@ -290,3 +323,169 @@ def test_a_bad_seed_is_reported_as_the_scenario_error(write_scenario):
         '{"error":"The state document is not valid: '
         'environments[0].contacts[0]: needs a remote_id or an email"}'
     )
+
+
+def test_anything_failing_while_comparing_is_the_scenario_error(
+    write_scenario, monkeypatch, caplog
+):
+    def broken_compare(expect, actual):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("harness.runner.compare", broken_compare)
+
+    with caplog.at_level(logging.INFO, logger="harness.runner"):
+        result = run_scenario(load_scenario(write_scenario(PASSING)), "rudderstack")
+
+    assert result.error == "RecursionError: maximum recursion depth exceeded"
+    [record] = caplog.records
+    assert (record.levelname, record.getMessage()) == (
+        "INFO",
+        "scenario identify then track under rudderstack failed to run",
+    )
+    assert record.exc_info[0] is RecursionError
+
+
+def test_a_failing_scenario_shows_its_traceback_only_when_verbose(write_scenario):
+    document = {
+        "name": "seed with a date",
+        "config": CONFIG,
+        "seed": {"contacts": [{"email": "ada@example.test", "attributes": {}}]},
+        "events": [],
+    }
+    path = write_scenario(document)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("{}", "{signed_up: 2026-01-01}"),
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "harness", "run", str(path)]
+
+    quiet = subprocess.run(
+        command, capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    verbose = subprocess.run(
+        [*command, "--verbose"], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+
+    assert quiet.returncode == verbose.returncode == 1
+    assert "TypeError: Object of type date is not JSON serializable" in quiet.stdout
+    assert quiet.stderr == ""
+    assert (
+        "INFO harness.runner: scenario seed with a date under rudderstack failed to "
+        "run\nTraceback (most recent call last):\n"
+    ) in verbose.stderr
+
+
+def test_a_missing_api_key_is_read_as_the_key_the_mapper_sends(write_scenario):
+    document = {
+        "name": "no api key",
+        "config": {"userAttributesMapping": [{"from": "userId", "to": "id"}]},
+        "seed": {"contacts": [{"remote_id": "u0", "email": "old@example.test"}]},
+        "events": [IDENTIFY],
+        "expect": {
+            "contacts": [{"remote_id": "u0"}, {"remote_id": "u1"}],
+            "calls": [{"path": "/v1/identify-user", "status": 200}],
+            "counts": {"contacts": 2},
+        },
+    }
+
+    scenario = load_scenario(write_scenario(document))
+    result = run_scenario(scenario, "rudderstack")
+
+    assert scenario.seed["api_key"] == "undefined"
+    assert api_key(scenario.config) == "undefined"
+    assert (result.error, result.mismatches) == (None, [])
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        ("http://[::1", "target 'http://[::1' is not a valid URL: Invalid IPv6 URL"),
+        (
+            "http://127.0.0.1:99999",
+            "target 'http://127.0.0.1:99999' is not a valid URL: "
+            "Port out of range 0-65535",
+        ),
+        ("ftp://127.0.0.1:8080", BAD_TARGET.format("ftp://127.0.0.1:8080")),
+        ("127.0.0.1:8080", BAD_TARGET.format("127.0.0.1:8080")),
+        ("http://", BAD_TARGET.format("http://")),
+        ("http://127.0.0.1:8080?x=1", BAD_TARGET.format("http://127.0.0.1:8080?x=1")),
+    ],
+)
+def test_a_target_that_is_not_a_usable_url_exits_2(
+    write_scenario, capsys, target, problem
+):
+    path = write_scenario(PASSING)
+
+    assert main(["run", str(path), "--target", target]) == 2
+
+    assert capsys.readouterr() == ("", f"refiner-harness: {problem}\n")
+
+
+def test_an_unreachable_target_exits_2_before_running_anything(write_scenario, capsys):
+    path = write_scenario(PASSING)
+
+    assert main(["run", str(path), "--target", "http://127.0.0.1:9"]) == 2
+
+    out, error = capsys.readouterr()
+    assert out == ""
+    assert error.startswith(
+        "refiner-harness: target http://127.0.0.1:9 cannot be reached: "
+        "GET http://127.0.0.1:9/__mock/state: "
+    )
+    assert error.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type", "body", "shown"),
+    [
+        (404, "text/plain", b"not here", "404 text/plain: not here"),
+        (200, "text/html", b"<p>hello</p>", "200 text/html: <p>hello</p>"),
+        (
+            200,
+            "application/json",
+            b'{"ok": true}',
+            '200 application/json: {"ok": true}',
+        ),
+        (200, "application/json", b"[1, 2]", "200 application/json: [1, 2]"),
+    ],
+)
+def test_a_target_that_is_not_the_mock_exits_2(
+    write_scenario, capsys, status, content_type, body, shown
+):
+    def not_the_mock(environ, start_response):
+        start_response(f"{status} X", [("Content-Type", content_type)])
+        return [body]
+
+    path = write_scenario(PASSING)
+    with serving(not_the_mock) as base_url:
+        assert main(["run", str(path), "--target", base_url]) == 2
+
+    assert capsys.readouterr() == (
+        "",
+        f"refiner-harness: target {base_url} does not answer like the Refiner mock: "
+        f"GET {base_url}/__mock/state gave {shown}\n",
+    )
+
+
+def test_a_target_that_never_answers_is_given_up_quickly():
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        started = time.perf_counter()
+
+        with pytest.raises(TransportError) as refused:
+            check_target(base_url, timeout=0.2)
+
+    assert time.perf_counter() - started < 5
+    assert str(refused.value) == (
+        f"target {base_url} cannot be reached: GET {base_url}/__mock/state: timed out"
+    )
+
+
+def test_the_run_command_checks_a_live_target_once_and_runs(
+    write_scenario, capsys, live_mock
+):
+    path = write_scenario(PASSING)
+
+    assert main(["run", str(path), "--target", live_mock]) == 0
+
+    assert capsys.readouterr().out.splitlines()[-1] == "1 passed, 0 failed"

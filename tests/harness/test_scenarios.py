@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
+from harness.ingest import read_messages
 from harness.runner import run_scenario
 from harness.scenario import find_scenarios, load_scenario
 from tests.conftest import ROOT
@@ -33,7 +32,8 @@ def test_scenario_holds(path, profile):
 def test_sdk_scenarios_replay_the_captured_sdk_messages(sdk_messages):
     replayed = []
     for name in ("sdk-python.jsonl", "sdk-node.jsonl"):
-        text = (ROOT / "scenarios" / "sdk" / name).read_text(encoding="utf-8")
-        replayed.extend(json.loads(line) for line in text.splitlines() if line)
+        path = ROOT / "scenarios" / "sdk" / name
+        with path.open("rb") as stream:
+            replayed.extend(read_messages(stream, str(path)))
 
     assert replayed == sdk_messages

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from harness.cli import main
+
 
 @pytest.fixture
 def served() -> Iterator[tuple[str, subprocess.Popen]]:
@@ -54,3 +56,24 @@ def test_serve_answers_refiner_calls_and_logs_one_line_per_call(served):
     assert "POST /v1/identify-user -> 200" in log
     assert "POST /v1/track -> 400" in log
     assert "refused POST /v1/track: 400" in log
+
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [
+        (["--port", "-1"], "argument --port: -1 is not a port (0 to 65535)"),
+        (["--port", "65536"], "argument --port: 65536 is not a port (0 to 65535)"),
+        (["--port", "99999"], "argument --port: 99999 is not a port (0 to 65535)"),
+        (["--port", "http"], "argument --port: 'http' is not a whole number"),
+        (["--host", ""], "argument --host: the host must not be empty"),
+        (["--host", "  "], "argument --host: the host must not be empty"),
+    ],
+)
+def test_serve_refuses_a_bad_port_or_host(capsys, arguments, problem):
+    with pytest.raises(SystemExit) as stopped:
+        main(["serve", *arguments])
+
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        f"refiner-harness serve: error: {problem}\n"
+    )
