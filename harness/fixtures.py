@@ -1,0 +1,567 @@
+"""A mock Refiner for one test: reads of its state, assertions, and ways to reach it.
+
+:class:`RefinerMock` wraps one ``mock_refiner`` app. It reads contacts, accounts and
+events (the admin shapes of ``docs/architecture.md``) for one API key, reads the
+journal of calls, seeds and resets the state, replays events and scenarios into the
+mock, and asserts on what it holds. A failed assertion raises ``AssertionError``
+listing what was expected, what was found and the nearest matches.
+
+Two ways to reach the app from the code under test:
+
+* :func:`route_httpx` sends every httpx request for ``https://api.refiner.io`` into
+  the app through respx: sync clients through :func:`wsgi_response`, async clients
+  through :func:`asgi_app`, a small adapter that runs the app for an ASGI caller;
+  both build the same WSGI environ;
+* :class:`LiveServer` serves it on a free port of 127.0.0.1 from a daemon thread, for
+  clients that are not httpx (``requests``, ``urllib``, another process).
+
+Limitations: the ASGI adapter runs the Flask app on the event loop's thread, one
+request at a time, and reads the whole request body before calling the app. While
+:func:`route_httpx` is active, the first respx router registered answers, so
+``harness.runner.run_scenario`` (which opens its own respx router) would reach this
+mock; use :meth:`RefinerMock.run_scenario` instead. Every other httpx request is
+refused unless another respx router handles it.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import partial
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+import httpx
+import respx
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from harness.expectations import Mismatch, Nearest, compare, differences, nearest, show
+from harness.report import describe, failure_text
+from harness.runner import Replay, ScenarioResult, actual_sections, replay
+from harness.scenario import Scenario, load_scenario
+from harness.transport import REFINER_URL, Connection
+from mock_refiner import MockRefiner
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PROFILE = "rudderstack"
+REFINER_HOST = "api.refiner.io"
+SHOWN_CALLS = 5
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+ASGIApp = Callable[
+    [dict[str, Any], Callable[[], Awaitable[Any]], Callable[..., Any]], Awaitable[None]
+]
+
+
+class AmbiguousKeyError(LookupError):
+    """The mock holds several environments and no API key was chosen."""
+
+
+class RefinerMock:
+    """A mock Refiner app, its state, and assertions on it.
+
+    ``url`` is where clients reach it: ``https://api.refiner.io`` in-process, the
+    server's URL when it is served live. Reads and assertions use the environment of
+    ``api_key`` when it is set, else of the only API key the mock has seen; calls
+    are the whole journal, whatever their key.
+    """
+
+    def __init__(
+        self,
+        app: Flask,
+        *,
+        url: str = REFINER_URL,
+        profile: str = DEFAULT_PROFILE,
+        api_key: str | None = None,
+    ) -> None:
+        self.app = app
+        self.url = url.rstrip("/")
+        self.profile = profile
+        self.api_key = api_key
+        self.router: respx.MockRouter | None = None
+
+    def __repr__(self) -> str:
+        return f"<RefinerMock {self.url} profile={self.profile}>"
+
+    @property
+    def mock(self) -> MockRefiner:
+        """The ``MockRefiner`` behind the app: its store, journal and settings."""
+        return self.app.extensions["mock_refiner"]
+
+    @property
+    def is_live(self) -> bool:
+        """Whether clients reach the mock over a socket rather than in-process."""
+        return self.url != REFINER_URL
+
+    @property
+    def contacts(self) -> list[dict[str, Any]]:
+        return self.environment()["contacts"]
+
+    @property
+    def accounts(self) -> list[dict[str, Any]]:
+        return self.environment()["accounts"]
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return self.environment()["events"]
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        """Every call the mock received, oldest first, refused ones included."""
+        return self.mock.journal.calls()
+
+    def environment(self, api_key: str | None = None) -> dict[str, Any]:
+        """The ENV of one API key (see :meth:`chosen_key`), empty when none was used."""
+        key = self.chosen_key(api_key)
+        if key is None:
+            return {"api_key": None, "contacts": [], "accounts": [], "events": []}
+        return self.mock.store.snapshot(api_key=key)
+
+    def chosen_key(self, api_key: str | None = None) -> str | None:
+        """``api_key``, else ``self.api_key``, else the only key used (None if none).
+
+        Raises :class:`AmbiguousKeyError` when several keys were used and none is
+        chosen.
+        """
+        if api_key is not None:
+            return api_key
+        if self.api_key is not None:
+            return self.api_key
+
+        keys = [env["api_key"] for env in self.mock.store.snapshot()["environments"]]
+        if len(keys) > 1:
+            shown = ", ".join(repr(key) for key in keys)
+            raise AmbiguousKeyError(
+                f"the mock holds environments for {len(keys)} API keys ({shown}): "
+                "pass api_key= or set api_key on the fixture"
+            )
+        return keys[0] if keys else None
+
+    def seed(self, document: Any) -> None:
+        """Replaces the state with a state document (``mock_refiner.state``)."""
+        self.mock.load(document)
+
+    def reset(self) -> None:
+        """Forgets the state and the journal; the clock and ids go on."""
+        self.mock.reset()
+        self.mock.journal.clear()
+
+    def replay(
+        self,
+        events: Iterable[Any],
+        config: Mapping[str, Any],
+        profile: str | None = None,
+    ) -> Replay:
+        """Maps and delivers RudderStack events into this mock, as the runner does."""
+        with self.connection() as connection:
+            return replay(events, config, profile or self.profile, connection)
+
+    def run_scenario(
+        self,
+        scenario: Scenario | str | Path,
+        profile: str | None = None,
+        *,
+        check: bool = True,
+    ) -> ScenarioResult:
+        """Resets the mock, replays a scenario into it and compares its expectations.
+
+        The state stays for further assertions. With ``check``, a failed scenario
+        raises ``AssertionError`` with the same text as the command line.
+        """
+        __tracebackhide__ = True
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(Path(scenario))
+        result = ScenarioResult(scenario=scenario, profile=profile or self.profile)
+        started = time.perf_counter()
+
+        self.reset()
+        if scenario.seed is not None:
+            self.seed(scenario.seed)
+        with self.connection() as connection:
+            result.replay = replay(
+                scenario.events, scenario.config, result.profile, connection
+            )
+            actual = actual_sections(connection, scenario.config, result.replay)
+        result.mismatches = compare(scenario.expectations(result.profile), actual)
+        result.seconds = time.perf_counter() - started
+
+        if check and not result.passed:
+            raise AssertionError(
+                f"scenario {scenario.name!r} under {result.profile} failed\n"
+                f"{failure_text(result)}"
+            )
+        return result
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A connection the runner can deliver through: WSGI in-process, or the
+        socket of a live server. Neither goes through respx."""
+        if self.is_live:
+            with httpx.Client(timeout=10.0, trust_env=False) as client:
+                yield Connection(client=client, base_url=self.url, target=self.url)
+        else:
+            transport = httpx.MockTransport(partial(wsgi_response, self.app))
+            with httpx.Client(transport=transport) as client:
+                yield Connection(client=client, base_url=REFINER_URL)
+
+    def assert_contact(
+        self, *, api_key: str | None = None, **expected: Any
+    ) -> dict[str, Any]:
+        """Asserts a contact matches the partial CONTACT ``expected``; returns it."""
+        __tracebackhide__ = True
+        return self._assert_item("contacts", "contact", expected, api_key)
+
+    def assert_account(
+        self, *, api_key: str | None = None, **expected: Any
+    ) -> dict[str, Any]:
+        """Asserts an account matches the partial ACCOUNT ``expected``; returns it."""
+        __tracebackhide__ = True
+        return self._assert_item("accounts", "account", expected, api_key)
+
+    def assert_event(
+        self,
+        name: str,
+        contact: str | Mapping[str, Any] | None = None,
+        *,
+        api_key: str | None = None,
+        **expected: Any,
+    ) -> dict[str, Any]:
+        """Asserts an event ``name`` was tracked (for ``contact`` if given); returns it.
+
+        ``contact`` is an email when it holds ``@``, else a remote id, or a partial
+        ``{"uuid", "remote_id", "email"}`` mapping.
+        """
+        __tracebackhide__ = True
+        wanted: dict[str, Any] = {"name": name}
+        if isinstance(contact, str):
+            wanted["contact"] = {"email" if "@" in contact else "remote_id": contact}
+        elif contact is not None:
+            wanted["contact"] = dict(contact)
+        wanted.update(expected)
+        return self._assert_item("events", "event", wanted, api_key)
+
+    def assert_calls(
+        self,
+        path: str | None = None,
+        status: int | None = None,
+        *,
+        count: int | None = None,
+        **expected: Any,
+    ) -> list[dict[str, Any]]:
+        """Asserts calls match the partial CALL given; returns the matching calls.
+
+        Without ``count`` at least one must match; with it, exactly ``count``.
+        """
+        __tracebackhide__ = True
+        wanted: dict[str, Any] = {}
+        if path is not None:
+            wanted["path"] = path
+        if status is not None:
+            wanted["status"] = status
+        wanted.update(expected)
+
+        calls = self.calls
+        matching = [call for call in calls if not differences(wanted, call)]
+        if count is None and matching:
+            return matching
+        if count is None:
+            raise AssertionError(
+                _message("calls", "no call matches", wanted, nearest(wanted, calls))
+            )
+        if len(matching) == count:
+            return matching
+
+        lines = [
+            f"expected {_plural(count, 'call')} matching, found {len(matching)}",
+            f"  expected: {show(wanted)}",
+        ]
+        lines.extend(_found_lines(matching))
+        if len(matching) < count:
+            others = [call for call in calls if differences(wanted, call)]
+            for near in nearest(wanted, others):
+                lines.append(f"  nearest:  {show(near.item)}")
+                lines.extend(f"    differs at {found}" for found in near.differences)
+        if not calls:
+            lines.append("  found:    no calls at all")
+        raise AssertionError("\n".join(lines))
+
+    def assert_no_calls(self) -> None:
+        """Asserts the mock received no call at all."""
+        __tracebackhide__ = True
+        calls = self.calls
+        if calls:
+            lines = [f"expected no calls, found {len(calls)}", *_found_lines(calls)]
+            raise AssertionError("\n".join(lines))
+
+    def _assert_item(
+        self, section: str, noun: str, expected: dict[str, Any], api_key: str | None
+    ) -> dict[str, Any]:
+        __tracebackhide__ = True
+        key = self.chosen_key(api_key)
+        items = self.environment(key)[section]
+        for item in items:
+            if not differences(expected, item):
+                return item
+
+        where = "" if key is None else f" for API key {key}"
+        problem = f"no {noun} matches{where}"
+        raise AssertionError(
+            _message(section, problem, expected, nearest(expected, items))
+        )
+
+
+def _message(section: str, problem: str, expected: Any, near: list[Nearest]) -> str:
+    mismatch = Mismatch(section, problem, expected=expected, nearest=near)
+    return "\n".join(describe(mismatch))
+
+
+def _found_lines(calls: list[dict[str, Any]]) -> list[str]:
+    lines = [f"  found:    {show(call)}" for call in calls[:SHOWN_CALLS]]
+    if len(calls) > SHOWN_CALLS:
+        lines.append(f"  ... and {len(calls) - SHOWN_CALLS} more")
+    return lines
+
+
+def _plural(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+_ASYNC_REQUEST: ContextVar[bool] = ContextVar("refiner_async_request", default=False)
+
+
+class _RefinerRouter(respx.MockRouter):
+    """A respx router that lets its side effects know an async client is asking."""
+
+    async def async_handler(self, request: httpx.Request) -> httpx.Response:
+        token = _ASYNC_REQUEST.set(True)
+        try:
+            return await super().async_handler(request)
+        finally:
+            _ASYNC_REQUEST.reset(token)
+
+
+class _AppHandler:
+    """A respx side effect: the app called directly for sync clients, through
+    :func:`asgi_app` for async ones."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+        self.asgi = respx.ASGIHandler(asgi_app(app))
+
+    def __call__(self, request: httpx.Request) -> Any:
+        if _ASYNC_REQUEST.get():
+            return self.asgi(request)
+        return wsgi_response(self.app, request)
+
+
+def wsgi_response(app: WSGIApp, request: httpx.Request) -> httpx.Response:
+    """Answers an httpx request by calling the WSGI ``app`` in this thread.
+
+    The environ is the one :func:`asgi_app` builds, so sync and async clients reach
+    the app alike; unlike httpx's own WSGI transport, a path with non-ASCII
+    characters reaches the app as a real server passes it.
+    """
+    status, headers, content = _call_wsgi(
+        app, _environ(_scope(request), request.read())
+    )
+    return httpx.Response(status, headers=headers, content=content, request=request)
+
+
+def _scope(request: httpx.Request) -> dict[str, Any]:
+    url = request.url
+    default_port = 443 if url.scheme == "https" else 80
+    return {
+        "type": "http",
+        "method": request.method,
+        "scheme": url.scheme,
+        "path": url.path,
+        "raw_path": url.raw_path,
+        "query_string": url.query,
+        "headers": [(name.lower(), value) for name, value in request.headers.raw],
+        "server": (url.host, url.port or default_port),
+        "client": ("127.0.0.1", 0),
+        "root_path": "",
+        "http_version": "1.1",
+    }
+
+
+@contextmanager
+def route_httpx(refiner: RefinerMock) -> Iterator[respx.MockRouter]:
+    """Sends httpx requests for ``https://api.refiner.io`` into ``refiner``'s app.
+
+    The router is also kept at ``refiner.router`` while the block runs.
+    """
+    router = _RefinerRouter(assert_all_called=False, assert_all_mocked=True)
+    router.route(scheme="https", host=REFINER_HOST).mock(
+        side_effect=_AppHandler(refiner.app)
+    )
+    with router:
+        refiner.router = router
+        try:
+            yield router
+        finally:
+            refiner.router = None
+
+
+def asgi_app(app: WSGIApp) -> ASGIApp:
+    """An ASGI app that answers HTTP requests by calling the WSGI ``app``."""
+
+    async def serve(
+        scope: dict[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[..., Any],
+    ) -> None:
+        if scope["type"] != "http":
+            raise RuntimeError(f"only HTTP is served, not {scope['type']!r}")
+
+        body = await _request_body(receive)
+        status, headers, content = _call_wsgi(app, _environ(scope, body))
+        await send(
+            {"type": "http.response.start", "status": status, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": content})
+
+    return serve
+
+
+async def _request_body(receive: Callable[[], Awaitable[Any]]) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _environ(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
+    raw_path = scope.get("raw_path")
+    if raw_path:
+        path = unquote_to_bytes(raw_path.split(b"?", 1)[0])
+    else:
+        path = scope["path"].encode("utf-8")
+    host, port = scope.get("server") or (REFINER_HOST, 443)
+    client = scope.get("client") or ("127.0.0.1", 0)
+
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": scope.get("root_path", "").encode("utf-8").decode("latin-1"),
+        "PATH_INFO": path.decode("latin-1"),
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_NAME": host,
+        "SERVER_PORT": str(port),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "REMOTE_ADDR": client[0],
+        "REMOTE_PORT": str(client[1]),
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "https"),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for raw_name, raw_value in scope.get("headers", []):
+        name = raw_name.decode("latin-1").upper().replace("-", "_")
+        value = raw_value.decode("latin-1")
+        if name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            environ[name] = value
+            continue
+        key = f"HTTP_{name}"
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+def _call_wsgi(
+    app: WSGIApp, environ: dict[str, Any]
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    started: dict[str, Any] = {}
+    written: list[bytes] = []
+
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], None]:
+        started["status"] = int(status.split(" ", 1)[0])
+        started["headers"] = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in headers
+        ]
+        return written.append
+
+    chunks = app(environ, start_response)
+    try:
+        written.extend(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return started["status"], started["headers"], b"".join(written)
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler without its access log: the mock logs each call itself."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class LiveServer:
+    """A threaded HTTP server on a free port of 127.0.0.1 serving a swappable app.
+
+    The port is bound when the server is made; :meth:`serve` changes the app that
+    answers from the next request on.
+    """
+
+    def __init__(self, app: Flask, host: str = "127.0.0.1") -> None:
+        self.app = app
+        self._server: BaseWSGIServer = make_server(
+            host,
+            0,
+            self._dispatch,
+            threaded=True,
+            request_handler=_QuietRequestHandler,
+        )
+        self.url = f"http://{host}:{self._server.server_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"refiner-server-{self._server.server_port}",
+            daemon=True,
+        )
+
+    def serve(self, app: Flask) -> None:
+        """Answers with ``app`` from now on."""
+        self.app = app
+
+    def start(self) -> None:
+        self._thread.start()
+        logger.info("Refiner mock serving on %s", self.url)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> LiveServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _dispatch(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        return self.app(environ, start_response)
