@@ -9,14 +9,11 @@ listing what was expected, what was found and the nearest matches.
 Two ways to reach the app from the code under test:
 
 * :func:`route_httpx` sends every httpx request for ``https://api.refiner.io`` into
-  the app through respx: sync clients through :func:`wsgi_response`, async clients
-  through :func:`asgi_app`, a small adapter that runs the app for an ASGI caller;
-  both build the same WSGI environ;
+  the app through respx, for sync and async clients (``harness.transport.route_app``);
 * :class:`LiveServer` serves it on a free port of 127.0.0.1 from a daemon thread, for
   clients that are not httpx (``requests``, ``urllib``, another process).
 
-Limitations: the ASGI adapter runs the Flask app on the event loop's thread, one
-request at a time, and reads the whole request body before calling the app. While
+Limitations: while
 :func:`route_httpx` is active, the first respx router registered answers, so
 ``harness.runner.run_scenario`` (which opens its own respx router) would reach this
 mock; use :meth:`RefinerMock.run_scenario` instead. Every other httpx request is
@@ -25,18 +22,14 @@ refused unless another respx router handles it.
 
 from __future__ import annotations
 
-import io
 import logging
-import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_to_bytes
 
 import httpx
 import respx
@@ -47,19 +40,18 @@ from harness.expectations import Mismatch, Nearest, compare, differences, neares
 from harness.report import describe, failure_text
 from harness.runner import Replay, ScenarioResult, actual_sections, replay
 from harness.scenario import Scenario, load_scenario
-from harness.transport import REFINER_URL, Connection
+from harness.transport import (
+    REFINER_URL,
+    Connection,
+    route_app,
+    wsgi_response,
+)
 from mock_refiner import MockRefiner
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PROFILE = "rudderstack"
-REFINER_HOST = "api.refiner.io"
 SHOWN_CALLS = 5
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-ASGIApp = Callable[
-    [dict[str, Any], Callable[[], Awaitable[Any]], Callable[..., Any]], Awaitable[None]
-]
 
 
 class AmbiguousKeyError(LookupError):
@@ -335,179 +327,18 @@ def _plural(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
-_ASYNC_REQUEST: ContextVar[bool] = ContextVar("refiner_async_request", default=False)
-
-
-class _RefinerRouter(respx.MockRouter):
-    """A respx router that lets its side effects know an async client is asking."""
-
-    async def async_handler(self, request: httpx.Request) -> httpx.Response:
-        token = _ASYNC_REQUEST.set(True)
-        try:
-            return await super().async_handler(request)
-        finally:
-            _ASYNC_REQUEST.reset(token)
-
-
-class _AppHandler:
-    """A respx side effect: the app called directly for sync clients, through
-    :func:`asgi_app` for async ones."""
-
-    def __init__(self, app: WSGIApp) -> None:
-        self.app = app
-        self.asgi = respx.ASGIHandler(asgi_app(app))
-
-    def __call__(self, request: httpx.Request) -> Any:
-        if _ASYNC_REQUEST.get():
-            return self.asgi(request)
-        return wsgi_response(self.app, request)
-
-
-def wsgi_response(app: WSGIApp, request: httpx.Request) -> httpx.Response:
-    """Answers an httpx request by calling the WSGI ``app`` in this thread.
-
-    The environ is the one :func:`asgi_app` builds, so sync and async clients reach
-    the app alike; unlike httpx's own WSGI transport, a path with non-ASCII
-    characters reaches the app as a real server passes it.
-    """
-    status, headers, content = _call_wsgi(
-        app, _environ(_scope(request), request.read())
-    )
-    return httpx.Response(status, headers=headers, content=content, request=request)
-
-
-def _scope(request: httpx.Request) -> dict[str, Any]:
-    url = request.url
-    default_port = 443 if url.scheme == "https" else 80
-    return {
-        "type": "http",
-        "method": request.method,
-        "scheme": url.scheme,
-        "path": url.path,
-        "raw_path": url.raw_path,
-        "query_string": url.query,
-        "headers": [(name.lower(), value) for name, value in request.headers.raw],
-        "server": (url.host, url.port or default_port),
-        "client": ("127.0.0.1", 0),
-        "root_path": "",
-        "http_version": "1.1",
-    }
-
-
 @contextmanager
 def route_httpx(refiner: RefinerMock) -> Iterator[respx.MockRouter]:
     """Sends httpx requests for ``https://api.refiner.io`` into ``refiner``'s app.
 
     The router is also kept at ``refiner.router`` while the block runs.
     """
-    router = _RefinerRouter(assert_all_called=False, assert_all_mocked=True)
-    router.route(scheme="https", host=REFINER_HOST).mock(
-        side_effect=_AppHandler(refiner.app)
-    )
-    with router:
+    with route_app(refiner.app) as router:
         refiner.router = router
         try:
             yield router
         finally:
             refiner.router = None
-
-
-def asgi_app(app: WSGIApp) -> ASGIApp:
-    """An ASGI app that answers HTTP requests by calling the WSGI ``app``."""
-
-    async def serve(
-        scope: dict[str, Any],
-        receive: Callable[[], Awaitable[Any]],
-        send: Callable[..., Any],
-    ) -> None:
-        if scope["type"] != "http":
-            raise RuntimeError(f"only HTTP is served, not {scope['type']!r}")
-
-        body = await _request_body(receive)
-        status, headers, content = _call_wsgi(app, _environ(scope, body))
-        await send(
-            {"type": "http.response.start", "status": status, "headers": headers}
-        )
-        await send({"type": "http.response.body", "body": content})
-
-    return serve
-
-
-async def _request_body(receive: Callable[[], Awaitable[Any]]) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _environ(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
-    raw_path = scope.get("raw_path")
-    if raw_path:
-        path = unquote_to_bytes(raw_path.split(b"?", 1)[0])
-    else:
-        path = scope["path"].encode("utf-8")
-    host, port = scope.get("server") or (REFINER_HOST, 443)
-    client = scope.get("client") or ("127.0.0.1", 0)
-
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": scope["method"],
-        "SCRIPT_NAME": scope.get("root_path", "").encode("utf-8").decode("latin-1"),
-        "PATH_INFO": path.decode("latin-1"),
-        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
-        "SERVER_NAME": host,
-        "SERVER_PORT": str(port),
-        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
-        "REMOTE_ADDR": client[0],
-        "REMOTE_PORT": str(client[1]),
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": scope.get("scheme", "https"),
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    for raw_name, raw_value in scope.get("headers", []):
-        name = raw_name.decode("latin-1").upper().replace("-", "_")
-        value = raw_value.decode("latin-1")
-        if name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            environ[name] = value
-            continue
-        key = f"HTTP_{name}"
-        environ[key] = f"{environ[key]},{value}" if key in environ else value
-    return environ
-
-
-def _call_wsgi(
-    app: WSGIApp, environ: dict[str, Any]
-) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    started: dict[str, Any] = {}
-    written: list[bytes] = []
-
-    def start_response(
-        status: str, headers: list[tuple[str, str]], exc_info: Any = None
-    ) -> Callable[[bytes], None]:
-        started["status"] = int(status.split(" ", 1)[0])
-        started["headers"] = [
-            (name.lower().encode("latin-1"), value.encode("latin-1"))
-            for name, value in headers
-        ]
-        return written.append
-
-    chunks = app(environ, start_response)
-    try:
-        written.extend(chunks)
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
-    return started["status"], started["headers"], b"".join(written)
 
 
 class _QuietRequestHandler(WSGIRequestHandler):

@@ -489,3 +489,15 @@ def test_the_run_command_checks_a_live_target_once_and_runs(
     assert main(["run", str(path), "--target", live_mock]) == 0
 
     assert capsys.readouterr().out.splitlines()[-1] == "1 passed, 0 failed"
+
+
+def test_the_in_process_mock_sees_paths_as_a_real_server_passes_them():
+    with in_process() as connection:
+        reply = connection.client.post(
+            "https://api.refiner.io/v1/%C3%BCnknown",
+            headers={"Authorization": "Bearer rf-path-key"},
+        )
+        journaled = connection.calls()
+
+    assert (reply.status_code, reply.json()) == (404, {"error": "Not found"})
+    assert [call["path"] for call in journaled] == ["/v1/ünknown"]
