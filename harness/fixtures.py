@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
@@ -36,9 +35,9 @@ import respx
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from harness.expectations import Mismatch, Nearest, compare, differences, nearest, show
+from harness.expectations import Mismatch, Nearest, differences, nearest, show
 from harness.report import describe, failure_text
-from harness.runner import Replay, ScenarioResult, actual_sections, replay
+from harness.runner import Replay, ScenarioResult, replay, replay_scenario
 from harness.scenario import Scenario, load_scenario
 from harness.transport import (
     REFINER_URL,
@@ -172,19 +171,8 @@ class RefinerMock:
         __tracebackhide__ = True
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(Path(scenario))
-        result = ScenarioResult(scenario=scenario, profile=profile or self.profile)
-        started = time.perf_counter()
-
-        self.reset()
-        if scenario.seed is not None:
-            self.seed(scenario.seed)
         with self.connection() as connection:
-            result.replay = replay(
-                scenario.events, scenario.config, result.profile, connection
-            )
-            actual = actual_sections(connection, scenario.config, result.replay)
-        result.mismatches = compare(scenario.expectations(result.profile), actual)
-        result.seconds = time.perf_counter() - started
+            result = replay_scenario(scenario, profile or self.profile, connection)
 
         if check and not result.passed:
             raise AssertionError(

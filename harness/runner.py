@@ -130,19 +130,26 @@ def actual_sections(
 def run_scenario(
     scenario: Scenario, profile: str, target: str | None = None
 ) -> ScenarioResult:
-    """Replays one scenario under one profile and checks its expectations."""
+    """Replays one scenario under one profile, against a fresh in-process mock or
+    the live mock at ``target``, and checks its expectations."""
+    with connect(target, replay_settings()) as connection:
+        return replay_scenario(scenario, profile, connection)
+
+
+def replay_scenario(
+    scenario: Scenario, profile: str, connection: Connection
+) -> ScenarioResult:
+    """Resets the mock behind ``connection``, seeds it, replays the scenario into it
+    and compares its expectations; whatever goes wrong is the result's error."""
     result = ScenarioResult(scenario=scenario, profile=profile)
     started = time.perf_counter()
 
     try:
-        with connect(target, replay_settings()) as connection:
-            connection.reset()
-            if scenario.seed is not None:
-                connection.load(scenario.seed)
-            result.replay = replay(
-                scenario.events, scenario.config, profile, connection
-            )
-            actual = actual_sections(connection, scenario.config, result.replay)
+        connection.reset()
+        if scenario.seed is not None:
+            connection.load(scenario.seed)
+        result.replay = replay(scenario.events, scenario.config, profile, connection)
+        actual = actual_sections(connection, scenario.config, result.replay)
         result.mismatches = compare(scenario.expectations(profile), actual)
     except TransportError as error:
         result.error = str(error)
