@@ -118,7 +118,7 @@ def duplicate_form(call: Call) -> Reply:
             raise ApiError.bad_request("The name parameter is required.")
 
         copied = Form(
-            uuid=call.new_id(),
+            uuid=call.new_id(env),
             name=name,
             created_at=call.now,
             updated_at=call.now,

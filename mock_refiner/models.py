@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 PAGE_VIEW = "pageView"
+MAX_ID_DRAWS = 10_000
 ENVIRONMENT_NAMESPACE = uuid.UUID("5b1f0c3e-7a52-4d0e-9b8e-2f6d1c4a9e70")
 
 
@@ -158,6 +159,7 @@ class Environment:
         self.responses: dict[str, Response] = {}
         self.tags: dict[str, Tag] = {}
         self.usage = Usage()
+        self._event_uuids: set[str] = set()
         self._by_remote_id: dict[str, Contact] = {}
         self._by_email: dict[str, list[Contact]] = {}
         self._accounts_by_remote_id: dict[str, Account] = {}
@@ -234,7 +236,36 @@ class Environment:
             if response.contact_uuid != contact.uuid
         }
         self.events = [e for e in self.events if e.contact_uuid != contact.uuid]
+        self._event_uuids = {event.uuid for event in self.events}
         del self.contacts[contact.uuid]
+
+    def add_event(self, event: Event) -> None:
+        """Keep a tracked event."""
+        self.events.append(event)
+        self._event_uuids.add(event.uuid)
+
+    def taken(self, uuid: str) -> bool:
+        """Whether any entity of this environment already has this uuid."""
+        return (
+            uuid in self.contacts
+            or uuid in self.accounts
+            or uuid in self.forms
+            or uuid in self.segments
+            or uuid in self.responses
+            or uuid in self._event_uuids
+            or any(tag.uuid == uuid for tag in self.tags.values())
+        )
+
+    def new_uuid(self, ids: Callable[[], str]) -> str:
+        """A new id from `ids` that no entity here has yet (seeded ones included)."""
+        for _ in range(MAX_ID_DRAWS):
+            new_id = ids()
+            if not isinstance(new_id, str) or not new_id:
+                raise TypeError(f"the id factory gave {new_id!r}, not text")
+            if not self.taken(new_id):
+                return new_id
+
+        raise RuntimeError(f"the id factory gave {MAX_ID_DRAWS} ids already in use")
 
     def segments_of(self, contact: Contact) -> list[Segment]:
         """The segments a contact belongs to, in the environment's order."""
@@ -243,7 +274,7 @@ class Environment:
     def tag(self, name: str, ids: Callable[[], str]) -> Tag:
         """The tag with this name, made with a new id from `ids` if it is new."""
         if name not in self.tags:
-            self.tags[name] = Tag(ids(), name)
+            self.tags[name] = Tag(self.new_uuid(ids), name)
 
         return self.tags[name]
 

@@ -217,9 +217,9 @@ def store_response(call: Call) -> Reply:
                     )
                     return Reply(200, {"message": "ok", "uuid": response.uuid})
 
-        new_contact_uuid = call.new_id() if found is None else found.uuid
+        new_contact_uuid = call.new_id(env) if found is None else found.uuid
         response = Response(
-            uuid=call.new_id(),
+            uuid=call.new_id(env),
             form_uuid=form.uuid,
             contact_uuid=new_contact_uuid,
             first_shown_at=date,
@@ -257,7 +257,7 @@ def tag_response(call: Call) -> Reply:
             raise ApiError.bad_request(f"A response can have at most {MAX_TAGS} tags.")
 
         for name in names:
-            tag = env.tag(name, call.new_id)
+            tag = env.tag(name, call.settings.ids)
             if tag.uuid not in response.tag_uuids:
                 response.tag_uuids.append(tag.uuid)
 

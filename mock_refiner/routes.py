@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mock_refiner.errors import ApiError
+from mock_refiner.models import Environment
 from mock_refiner.settings import Settings
 from mock_refiner.store import Store
 
@@ -35,8 +36,9 @@ class Call:
     now: datetime
     notes: list[str] = field(default_factory=list)
 
-    def new_id(self) -> str:
-        return self.settings.ids()
+    def new_id(self, env: Environment) -> str:
+        """A new uuid no entity of `env` has yet."""
+        return env.new_uuid(self.settings.ids)
 
 
 Operation = Callable[[Call], Reply]

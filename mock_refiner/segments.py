@@ -65,7 +65,7 @@ def add_to_segment(call: Call) -> Reply:
     with call.store.writing(call.api_key) as env:
         segment = manual_segment(env, call.params)
         found = find_contact(env, remote_id, email)
-        new_uuid = call.new_id() if found is None else found.uuid
+        new_uuid = call.new_id(env) if found is None else found.uuid
         contact = keep_contact(env, found, new_uuid, remote_id, email, call.now)
         segment.members.setdefault(contact.uuid, call.now)
 

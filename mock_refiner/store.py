@@ -188,7 +188,7 @@ class Store:
             new_traits: dict[str, str] = {}
 
             contact = find_contact(env, remote_id, email)
-            contact_uuid = self._new_id() if contact is None else contact.uuid
+            contact_uuid = self._new_id(env) if contact is None else contact.uuid
             trait_values = self._trait_values(params, IDENTITY_PARAMS, "trait", notes)
             attributes = self._typed_traits(env, trait_values, "", new_traits, notes)
             account_change: AccountChange | None = None
@@ -232,14 +232,14 @@ class Store:
             env = self._environments.get(api_key) or Environment(api_key)
 
             contact = find_contact(env, remote_id, email)
-            contact_uuid = self._new_id() if contact is None else contact.uuid
-            event = Event(self._new_id(), name, now, path, contact_uuid)
+            contact_uuid = self._new_id(env) if contact is None else contact.uuid
+            event = Event(self._new_id(env), name, now, path, contact_uuid)
 
             self._environments.setdefault(api_key, env)
 
             contact = keep_contact(env, contact, contact_uuid, remote_id, email, now)
             contact.last_tracking_event_at = now
-            env.events.append(event)
+            env.add_event(event)
             env.usage.count(now, user=contact.uuid, event=name)
 
             return Tracked(copy.deepcopy(event), notes)
@@ -309,7 +309,7 @@ class Store:
         }
         return AccountChange(
             account=account,
-            uuid=self._new_id() if account is None else account.uuid,
+            uuid=self._new_id(env) if account is None else account.uuid,
             remote_id=remote_id,
             attributes=self._typed_traits(
                 env, trait_values, ACCOUNT_TRAIT_PREFIX, new_traits, notes
@@ -393,9 +393,5 @@ class Store:
 
         return moment
 
-    def _new_id(self) -> str:
-        new_id = self.settings.ids()
-        if not isinstance(new_id, str) or not new_id:
-            raise TypeError(f"the id factory gave {new_id!r}, not text")
-
-        return new_id
+    def _new_id(self, env: Environment) -> str:
+        return env.new_uuid(self.settings.ids)

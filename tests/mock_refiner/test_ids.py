@@ -1,0 +1,74 @@
+"""Generated ids never collide with ids already in the state, seeded ones included."""
+
+from __future__ import annotations
+
+import pytest
+
+from mock_refiner import MockRefiner, Settings
+from tests.mock_refiner.conftest import KEY, deterministic_settings, uuid_n
+
+BEARER = {"Authorization": f"Bearer {KEY}"}
+JSON = {**BEARER, "Content-Type": "application/json"}
+
+
+def test_new_entities_skip_uuids_a_seed_already_uses():
+    mock = MockRefiner(deterministic_settings())
+    mock.load(
+        {
+            "api_key": KEY,
+            "contacts": [{"uuid": uuid_n(1), "remote_id": "old-user"}],
+            "forms": [{"uuid": uuid_n(2), "name": "Seeded"}],
+        }
+    )
+
+    identified = mock.handle("POST", "/v1/identify-user", b"", JSON, b'{"id": "new"}')
+    duplicated = mock.handle(
+        "POST",
+        "/v1/forms/duplicate",
+        b"",
+        JSON,
+        f'{{"form_uuid": "{uuid_n(2)}", "name": "Copy"}}'.encode(),
+    )
+
+    assert identified.body == {"message": "ok", "contact_uuid": uuid_n(3)}
+    assert duplicated.body == {
+        "source_form_uuid": uuid_n(2),
+        "new_form_uuid": uuid_n(4),
+    }
+    state = mock.store.snapshot(KEY)
+    assert [(c["uuid"], c["remote_id"]) for c in state["contacts"]] == [
+        (uuid_n(1), "old-user"),
+        (uuid_n(3), "new"),
+    ]
+    assert [(f["uuid"], f["name"]) for f in state["forms"]] == [
+        (uuid_n(2), "Seeded"),
+        (uuid_n(4), "Copy"),
+    ]
+    deleted = mock.handle("DELETE", "/v1/contact", b"id=old-user", BEARER, b"")
+    assert deleted.status == 200
+    remaining = mock.store.snapshot(KEY)["contacts"]
+    assert [c["remote_id"] for c in remaining] == ["new"]
+
+
+def test_an_id_factory_that_only_repeats_itself_is_a_500_that_changes_nothing():
+    mock = MockRefiner(Settings(ids=lambda: "same-id"))
+    first = mock.handle("POST", "/v1/identify-user", b"", JSON, b'{"id": "a"}')
+    second = mock.handle("POST", "/v1/identify-user", b"", JSON, b'{"id": "b"}')
+
+    assert first.body == {"message": "ok", "contact_uuid": "same-id"}
+    assert second.status == 500
+    assert second.body == {
+        "error": "Internal error: RuntimeError: the id factory gave 10000 ids "
+        "already in use"
+    }
+    assert [c["remote_id"] for c in mock.store.snapshot(KEY)["contacts"]] == ["a"]
+
+
+@pytest.mark.parametrize("bad", [None, "", 7])
+def test_an_id_factory_giving_no_text_is_a_500(bad):
+    mock = MockRefiner(Settings(ids=lambda: bad))
+
+    reply = mock.handle("POST", "/v1/identify-user", b"", JSON, b'{"id": "a"}')
+
+    assert reply.status == 500
+    assert mock.store.snapshot() == {"environments": []}
