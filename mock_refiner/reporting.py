@@ -11,7 +11,7 @@ default), sent as a number or as canonical integer text: `"9"`, not `"09"` or `"
 Each counted answer, and each chosen option of a multiple choice, is one datapoint.
 
 Limitations: these are assumptions. Rounding is half away from zero, as PHP rounds;
-`csat` and `average` are floats, 0 when nothing counted. Whole floats (`9.0`) count;
+`csat` and `average` are floats, 0.0 when nothing counted. Whole floats (`9.0`) count;
 booleans never do. Choice answers count only as non-empty text, and a lone text is a
 one-option multiple choice. The distribution merges questions sharing an identifier
 across forms and lists an unanswered question as an empty object. Ratings `data`
@@ -48,6 +48,7 @@ QUESTION_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 DEFAULT_RATING_SCALE = 5
+MAX_RATING_SCALE = 100
 DEFAULT_RANGE_DAYS = 7
 DETRACTOR_MAX = 6
 PASSIVE_MAX = 8
@@ -165,7 +166,7 @@ def csat_body(asked: Sequence[tuple[Mapping, Mapping]]) -> dict:
 
     count = sum(tally.values())
     satisfied = sum(tally[str(score)] for score in range(SATISFIED_MIN, 6))
-    csat: float = 0
+    csat = 0.0
     if count:
         csat = float(round_half_away(Fraction(100 * satisfied, count), 1))
 
@@ -181,7 +182,7 @@ def ratings_body(asked: Sequence[tuple[Mapping, Mapping]]) -> dict:
 
     count = sum(tally.values())
     total = sum(int(score) * number for score, number in tally.items())
-    average: float = 0
+    average = 0.0
     if count:
         average = float(round_half_away(Fraction(total, count), 2))
 
@@ -257,7 +258,7 @@ def answer_scale(element: Mapping) -> tuple[int, int]:
         return 1, 5
 
     scale = whole_number(element.get("scale", DEFAULT_RATING_SCALE))
-    if scale is None or scale < 1:
+    if scale is None or not 1 <= scale <= MAX_RATING_SCALE:
         scale = DEFAULT_RATING_SCALE
 
     return 1, scale
@@ -342,7 +343,12 @@ def parse_date_range(params: Mapping, now: datetime) -> tuple[datetime, datetime
         end = default_date_range(now)[1]
 
     if start is None:
-        start = end - timedelta(days=DEFAULT_RANGE_DAYS)
+        try:
+            start = end - timedelta(days=DEFAULT_RANGE_DAYS)
+        except OverflowError:
+            raise ApiError.bad_request(
+                "The date range must lie between the years 1 and 9999."
+            ) from None
 
     if start > end:
         raise ApiError.bad_request("The date range must start before it ends.")
@@ -362,7 +368,7 @@ def read_date(params: Mapping, name: str) -> datetime | None:
 
     try:
         return as_utc(datetime.fromisoformat(value))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise refusal from None
 
 

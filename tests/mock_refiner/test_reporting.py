@@ -3,7 +3,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from mock_refiner.errors import ApiError
-from mock_refiner.reporting import default_date_range, parse_date_range, report
+from mock_refiner.reporting import (
+    answer_scale,
+    default_date_range,
+    parse_date_range,
+    report,
+)
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 END = datetime(2026, 3, 8, tzinfo=UTC)
@@ -515,12 +520,12 @@ def test_range_given_with_offsets_and_naive_times_is_written_in_utc() -> None:
         (
             "csat",
             {
-                "csat": 0,
+                "csat": 0.0,
                 "count": 0,
                 "data": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0},
             },
         ),
-        ("ratings", {"average": 0, "count": 0, "sum": 0, "data": {}}),
+        ("ratings", {"average": 0.0, "count": 0, "sum": 0, "data": {}}),
         ("distribution", {"data": {}, "datapoints": 0, "responses": 0}),
         ("count", {"views": 0, "responses": 0}),
     ],
@@ -661,3 +666,8 @@ def test_parsed_range_feeds_the_report() -> None:
         "nps": 100,
         **DATES,
     }
+
+
+def test_a_rating_scale_past_one_hundred_falls_back_to_five():
+    assert answer_scale({"type": "rating", "scale": 3_000_000}) == (1, 5)
+    assert answer_scale({"type": "rating", "scale": 100}) == (1, 100)

@@ -1,4 +1,5 @@
-"""Generated ids never collide with ids already in the state, seeded ones included."""
+"""Ids and dates stay within what the state holds: no reused uuid, no 500 on a
+date outside the calendar."""
 
 from __future__ import annotations
 
@@ -72,3 +73,44 @@ def test_an_id_factory_giving_no_text_is_a_500(bad):
 
     assert reply.status == 500
     assert mock.store.snapshot() == {"environments": []}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "body", "error"),
+    [
+        (
+            "GET",
+            "/v1/responses",
+            b"date_range_start=0001-01-01T00:00:00%2B01:00",
+            b"",
+            "The date_range_start parameter must be an ISO 8601 date.",
+        ),
+        (
+            "GET",
+            "/v1/responses",
+            b"date_range_end=9999-12-31T23:59:59-12:00",
+            b"",
+            "The date_range_end parameter must be an ISO 8601 date.",
+        ),
+        (
+            "GET",
+            "/v1/reporting",
+            b"type=nps&date_range_end=0001-01-03",
+            b"",
+            "The date range must lie between the years 1 and 9999.",
+        ),
+        (
+            "POST",
+            "/v1/responses",
+            b"",
+            b'{"form_uuid": "f", "id": "u2", "date": "0001-01-01T00:00:00+05:00"}',
+            "The date parameter must be an ISO 8601 date.",
+        ),
+    ],
+)
+def test_dates_outside_the_calendar_are_a_400(method, path, query, body, error):
+    mock = MockRefiner(deterministic_settings())
+
+    reply = mock.handle(method, path, query, JSON, body)
+
+    assert (reply.status, reply.body) == (400, {"error": error})
