@@ -14,8 +14,9 @@
 - `GET /v1/reporting` computes NPS, CSAT, ratings, distributions and counts.
 
 Limitations: the date range of the list is compared with the last data reception,
-or the last view with `include=all`; an `account` sent with a response is not stored;
-the duplicate check compares form, contact and answers. These are assumptions.
+or the last view with `include=all`; an `account` sent with a response is not stored
+(its tags are); the duplicate check compares form, contact and answers. These are
+assumptions.
 """
 
 import logging
@@ -40,7 +41,9 @@ MAX_TAGS = 20
 RESPONSE_FIELDS = frozenset(
     {"form_uuid", "uuid", "id", "email", "date", "prevent_duplicates", "api_key"}
 )
-IGNORED_FIELDS = frozenset({"account", "tags"})
+IGNORED_FIELDS = frozenset({"account"})
+TAG_FIELDS = frozenset({"tags", "tags[]"})
+MAX_TAG_LENGTH = 255
 
 
 def texts(params: dict, name: str) -> list[str]:
@@ -50,6 +53,46 @@ def texts(params: dict, name: str) -> list[str]:
         return []
     values = value if isinstance(value, list) else [value]
     return [as_text(item) for item in values if as_text(item)]
+
+
+def tag_names(params: dict) -> list[str]:
+    """The tag names of a call (`tags[]=a`, a JSON list, one text, or the literal
+    JSON key `"tags[]"`), each once; 400 for a tag that is not text or too long."""
+    value = params.get("tags", params.get("tags[]"))
+    if value is None or value == "":
+        return []
+
+    names = []
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, bool) or not isinstance(item, str | int | float):
+            raise ApiError.bad_request("Each tag must be text.")
+        name = as_text(item).strip()
+        if len(name) > MAX_TAG_LENGTH:
+            raise ApiError.bad_request(
+                f"A tag is at most {MAX_TAG_LENGTH} characters long."
+            )
+        if name:
+            names.append(name)
+
+    names = list(dict.fromkeys(names))
+    if len(names) > MAX_TAGS:
+        raise ApiError.bad_request(f"A response can have at most {MAX_TAGS} tags.")
+    return names
+
+
+def add_tags(
+    env: Environment, response: Response, names: list[str], call: Call
+) -> None:
+    """Tags a response, making each tag on first use; at most `MAX_TAGS` in all."""
+    known = env.tag_names()
+    current = {known[uuid] for uuid in response.tag_uuids}
+    if len(current | set(names)) > MAX_TAGS:
+        raise ApiError.bad_request(f"A response can have at most {MAX_TAGS} tags.")
+
+    for name in names:
+        tag = env.tag(name, call.settings.ids)
+        if tag.uuid not in response.tag_uuids:
+            response.tag_uuids.append(tag.uuid)
 
 
 DATA_FILTERS = ("response_data", "contact_data", "account_data")
@@ -186,10 +229,11 @@ def store_response(call: Call) -> Reply:
         raise ApiError.bad_request(
             "One of the uuid, id or email parameters is required."
         )
+    tags = tag_names(params)
     answers = {
         key: value
         for key, value in params.items()
-        if key not in RESPONSE_FIELDS and key not in IGNORED_FIELDS
+        if key not in RESPONSE_FIELDS | IGNORED_FIELDS | TAG_FIELDS
     }
     ignored = sorted(IGNORED_FIELDS.intersection(params))
     if ignored:
@@ -231,6 +275,7 @@ def store_response(call: Call) -> Reply:
             data=answers,
         )
         keep_contact(env, found, new_contact_uuid, remote_id, email, call.now)
+        add_tags(env, response, tags, call)
         env.responses[response.uuid] = response
         env.usage.count(call.now, response=True)
 
@@ -242,7 +287,7 @@ def tag_response(call: Call) -> Reply:
     response_uuid = text_param(call.params, "uuid")
     if not response_uuid:
         raise ApiError.bad_request("The uuid parameter is required.")
-    names = list(dict.fromkeys(texts(call.params, "tags")))
+    names = tag_names(call.params)
     if not names:
         raise ApiError.bad_request("The tags parameter needs at least one tag.")
 
@@ -250,16 +295,7 @@ def tag_response(call: Call) -> Reply:
         response = env.responses.get(response_uuid)
         if response is None:
             raise ApiError(404, {"error": "Response not found."})
-
-        known = env.tag_names()
-        current = {known[uuid] for uuid in response.tag_uuids}
-        if len(current | set(names)) > MAX_TAGS:
-            raise ApiError.bad_request(f"A response can have at most {MAX_TAGS} tags.")
-
-        for name in names:
-            tag = env.tag(name, call.settings.ids)
-            if tag.uuid not in response.tag_uuids:
-                response.tag_uuids.append(tag.uuid)
+        add_tags(env, response, names, call)
 
     return Reply(200, {"message": "Tags added."})
 

@@ -569,7 +569,7 @@ def test_duplicates_are_stored_when_asked(http, prevent):
     assert env(http)["usage"]["msr"] == 2
 
 
-def test_account_and_tags_sent_with_a_response_are_not_stored(http):
+def test_tags_sent_with_a_response_are_stored_and_its_account_is_not(http):
     reply = http.post(
         "/v1/responses",
         json={
@@ -577,16 +577,55 @@ def test_account_and_tags_sent_with_a_response_are_not_stored(http):
             "id": "bob",
             "score": 8,
             "account": {"id": "globex"},
-            "tags": ["x"],
+            "tags": ["x", "y", "x"],
         },
         headers=BEARER,
     )
 
     response = stored(http, uuid_n(1))
     assert reply.json() == {"message": "ok", "uuid": uuid_n(1)}
-    assert (response["data"], response["tags"]) == ({"score": 8}, [])
+    assert response["data"] == {"score": 8}
+    assert [tag["name"] for tag in response["tags"]] == ["x", "y"]
     assert [a["remote_id"] for a in env(http)["accounts"]] == ["acme"]
-    assert calls(http)[-1]["notes"] == ["parameters not stored: account, tags"]
+    assert calls(http)[-1]["notes"] == ["parameters not stored: account"]
+
+
+def test_the_literal_json_key_tags_brackets_is_tags_not_an_answer(http):
+    http.post(
+        "/v1/responses",
+        json={"form_uuid": "f-nps", "id": "bob", "score": 1, "tags[]": ["lit"]},
+        headers=BEARER,
+    )
+
+    response = stored(http, uuid_n(1))
+    assert response["data"] == {"score": 1}
+    assert [tag["name"] for tag in response["tags"]] == ["lit"]
+
+
+@pytest.mark.parametrize(
+    ("tags", "error"),
+    [
+        ([{"name": "obj"}], "Each tag must be text."),
+        ([True], "Each tag must be text."),
+        (["x" * 256], "A tag is at most 255 characters long."),
+        ([f"t{n}" for n in range(21)], "A response can have at most 20 tags."),
+    ],
+)
+def test_bad_tags_are_refused_on_both_paths(http, tags, error):
+    before = env(http)
+
+    stored_reply = http.post(
+        "/v1/responses",
+        json={"form_uuid": "f-nps", "id": "bob", "score": 2, "tags": tags},
+        headers=BEARER,
+    )
+    tagged_reply = http.post(
+        "/v1/responses/tags", json={"uuid": "r-1", "tags": tags}, headers=BEARER
+    )
+
+    assert (stored_reply.status_code, stored_reply.json()) == (400, {"error": error})
+    assert (tagged_reply.status_code, tagged_reply.json()) == (400, {"error": error})
+    assert env(http) == before
 
 
 @pytest.mark.parametrize(
