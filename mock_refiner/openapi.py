@@ -16,7 +16,7 @@ TEXT = {"type": "string"}
 NULLABLE_TEXT = {"type": "string", "nullable": True}
 TIME = {"type": "string", "format": "date-time"}
 NULLABLE_TIME = {"type": "string", "nullable": True}
-TRAIT_VALUE = {"oneOf": [{"type": "integer"}, {"type": "string"}]}
+TRAIT_VALUE: dict = {}
 ANY_OBJECT = {"type": "object", "additionalProperties": True}
 
 
@@ -133,6 +133,33 @@ def query(*names: str) -> list[dict[str, Any]]:
     return [{"name": name, "in": "query", "schema": TEXT} for name in names]
 
 
+def list_of(*names: str) -> list[dict[str, Any]]:
+    """Repeated query parameters such as `form_uuids[]=a&form_uuids[]=b`."""
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "schema": {"type": "array", "items": TEXT},
+            "style": "form",
+            "explode": True,
+        }
+        for name in names
+    ]
+
+
+LIST_FILTERS = list_of("form_uuids[]", "segment_uuids[]", "tag_uuids[]")
+DATA_FILTERS = [
+    {
+        "name": name,
+        "in": "query",
+        "schema": {"type": "object", "additionalProperties": TEXT},
+        "style": "deepObject",
+        "explode": True,
+    }
+    for name in ("response_data", "contact_data", "account_data")
+]
+
+
 def reply(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {
         "description": description,
@@ -142,7 +169,7 @@ def reply(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
 
 def errors(*statuses: int) -> dict[str, Any]:
     """The refusals every `/v1` call can get, plus the operation's own."""
-    found = {400, 401, 404, 415, 429, *statuses}
+    found = {400, 401, 404, 405, 415, 429, 500, *statuses}
     return {str(status): reply(ref("Error"), "Refused") for status in sorted(found)}
 
 
@@ -244,6 +271,8 @@ def document() -> dict[str, Any]:
                         "date_range_end",
                         "with_attributes",
                     ),
+                    *LIST_FILTERS,
+                    *DATA_FILTERS,
                 ],
             ),
             "post": v1(
@@ -277,7 +306,12 @@ def document() -> dict[str, Any]:
             "get": v1(
                 "Survey reports",
                 ANY_OBJECT,
-                query("type", "date_range_start", "date_range_end"),
+                [
+                    *query("type", "date_range_start", "date_range_end"),
+                    *LIST_FILTERS,
+                    *list_of("question_identifiers[]"),
+                    *DATA_FILTERS,
+                ],
             )
         },
         "/__mock/state": {
