@@ -4,7 +4,8 @@
 events (the admin shapes of ``docs/architecture.md``) for one API key, reads the
 journal of calls, seeds and resets the state, replays events and scenarios into the
 mock, and asserts on what it holds. A failed assertion raises ``AssertionError``
-listing what was expected, what was found and the nearest matches.
+listing what was expected, what was found and the nearest matches, and what the calls
+tell: none at all, the API keys seen, the first refused ones.
 
 Two ways to reach the app from the code under test:
 
@@ -13,11 +14,11 @@ Two ways to reach the app from the code under test:
 * :class:`LiveServer` serves it on a free port of 127.0.0.1 from a daemon thread, for
   clients that are not httpx (``requests``, ``urllib``, another process).
 
-Limitations: while
-:func:`route_httpx` is active, the first respx router registered answers, so
-``harness.runner.run_scenario`` (which opens its own respx router) would reach this
-mock; use :meth:`RefinerMock.run_scenario` instead. Every other httpx request is
-refused unless another respx router handles it.
+Limitations: only :func:`route_httpx` intercepts httpx, and only while it is active;
+a ``RefinerMock`` alone does not. While it is active, the first respx router
+registered answers, so ``harness.runner.run_scenario`` (which opens its own respx
+router) would reach this mock; use :meth:`RefinerMock.run_scenario` instead. Every
+other httpx request is refused unless another respx router handles it.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PROFILE = "rudderstack"
 SHOWN_CALLS = 5
+SHOWN_REFUSED = 3
 
 
 class AmbiguousKeyError(LookupError):
@@ -95,14 +97,17 @@ class RefinerMock:
 
     @property
     def contacts(self) -> list[dict[str, Any]]:
+        __tracebackhide__ = True
         return self.environment()["contacts"]
 
     @property
     def accounts(self) -> list[dict[str, Any]]:
+        __tracebackhide__ = True
         return self.environment()["accounts"]
 
     @property
     def events(self) -> list[dict[str, Any]]:
+        __tracebackhide__ = True
         return self.environment()["events"]
 
     @property
@@ -112,6 +117,7 @@ class RefinerMock:
 
     def environment(self, api_key: str | None = None) -> dict[str, Any]:
         """The ENV of one API key (see :meth:`chosen_key`), empty when none was used."""
+        __tracebackhide__ = True
         key = self.chosen_key(api_key)
         if key is None:
             return {"api_key": None, "contacts": [], "accounts": [], "events": []}
@@ -123,6 +129,7 @@ class RefinerMock:
         Raises :class:`AmbiguousKeyError` when several keys were used and none is
         chosen.
         """
+        __tracebackhide__ = True
         if api_key is not None:
             return api_key
         if self.api_key is not None:
@@ -152,7 +159,18 @@ class RefinerMock:
         config: Mapping[str, Any],
         profile: str | None = None,
     ) -> Replay:
-        """Maps and delivers RudderStack events into this mock, as the runner does."""
+        """Maps and delivers RudderStack events into this mock, as the runner does.
+
+        ``events`` is a list (or another iterable) of messages; one message on its own
+        or text raises ``TypeError``.
+        """
+        if isinstance(events, str | bytes | Mapping) or not isinstance(
+            events, Iterable
+        ):
+            raise TypeError(
+                f"replay takes a list of events, not {type(events).__name__}; "
+                "put a single event in a list: replay([event], config)"
+            )
         with self.connection() as connection:
             return replay(events, config, profile or self.profile, connection)
 
@@ -294,9 +312,33 @@ class RefinerMock:
 
         where = "" if key is None else f" for API key {key}"
         problem = f"no {noun} matches{where}"
-        raise AssertionError(
-            _message(section, problem, expected, nearest(expected, items))
-        )
+        message = _message(section, problem, expected, nearest(expected, items))
+        raise AssertionError("\n".join([message, *self._journal_lines(key)]))
+
+    def _journal_lines(self, key: str | None) -> list[str]:
+        """What the calls tell about a failed assertion: that there were none, the
+        API keys seen when some differ from ``key``, and the first refused calls."""
+        calls = self.calls
+        if not calls:
+            return ["  the mock has received no calls"]
+
+        lines: list[str] = []
+        environments = self.mock.store.snapshot()["environments"]
+        seen = [env["api_key"] for env in environments]
+        seen.extend(call["api_key"] for call in calls)
+        keys = [seen_key for seen_key in dict.fromkeys(seen) if seen_key is not None]
+        if any(seen_key != key for seen_key in keys):
+            lines.append(f"  API keys seen: {', '.join(map(repr, keys))}")
+
+        refused = [call for call in calls if 400 <= call["status"] < 500]
+        for call in refused[:SHOWN_REFUSED]:
+            lines.append(
+                f"  refused:  {call['method']} {call['path']} {call['status']} "
+                f"{show(call['reply'])}"
+            )
+        if len(refused) > SHOWN_REFUSED:
+            lines.append(f"  ... and {len(refused) - SHOWN_REFUSED} more refused")
+        return lines
 
 
 def _message(section: str, problem: str, expected: Any, near: list[Nearest]) -> str:

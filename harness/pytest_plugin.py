@@ -11,9 +11,12 @@ Installing the package registers it (entry point ``pytest11``, name ``refiner``)
 * the marker ``@pytest.mark.refiner_profile(name)``, which picks the mapper profile
   the fixtures replay events with;
 * collection of scenario files: every ``*.yaml``/``*.yml`` file whose top level is a
-  mapping with ``name``, ``config`` and ``events`` becomes one item per profile,
-  named ``<scenario name>[<profile>]``. A failing item shows what was expected, what
-  was found and the nearest matches, as ``refiner-harness run`` does.
+  mapping with ``name``, ``config`` and ``events`` (``is_scenario_file`` of
+  ``harness.scenario``, the rule ``refiner-harness run`` searches folders by) becomes
+  one item per profile, named ``<scenario name>[<profile>]``. A failing item shows
+  what was expected, what was found and the nearest matches, as the command does.
+  A YAML file that cannot be parsed is collected too, so that it fails as a
+  collection error naming the file instead of being skipped.
 
 Options: ``--refiner-profile NAME`` (repeatable; default ``rudderstack``) chooses
 the profiles scenario items run under, the first one also being the fixtures'
@@ -23,9 +26,10 @@ option ``refiner_scenarios = false`` stops the collection of scenario files.
 Under pytest-xdist every worker has its own mocks and its own server port: nothing
 binds a port before the first test that asks for ``refiner_server``.
 
-Limitations: a live target is reset before each scenario item, so items that share
-one target must not run in parallel (use ``-n 0`` with ``--refiner-target``). A YAML
-file that cannot be parsed is not recognised as a scenario and is not collected.
+Limitations: a live target is reset before each scenario item, so
+``--refiner-target`` with more than one xdist worker is refused as a usage error.
+Only ``refiner_respx`` routes httpx into a mock; with ``refiner`` alone, httpx
+requests for ``https://api.refiner.io`` leave the process.
 """
 
 from __future__ import annotations
@@ -35,18 +39,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from harness.fixtures import DEFAULT_PROFILE, LiveServer, RefinerMock, route_httpx
 from harness.mapper import profiles as known_profiles
 from harness.report import failure_text
 from harness.runner import ScenarioResult, replay_settings, run_scenario
-from harness.scenario import Scenario, ScenarioError, load_scenario
+from harness.scenario import (
+    SUFFIXES,
+    Scenario,
+    ScenarioError,
+    is_scenario_file,
+    load_scenario,
+)
 from harness.transport import TransportError, check_target
 from mock_refiner import Settings, create_app
-
-SCENARIO_SUFFIXES = (".yaml", ".yml")
-SCENARIO_KEYS = ("name", "config", "events")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -83,6 +89,12 @@ def pytest_configure(config: pytest.Config) -> None:
         _check_profile(profile, "--refiner-profile")
 
     target = config.getoption("refiner_target")
+    if target and xdist_workers(config) > 1:
+        raise pytest.UsageError(
+            "--refiner-target: scenario items reset the target before each run, so "
+            "they cannot share it across xdist workers; run them on one worker "
+            "(-n 0 or -n 1)"
+        )
     if target:
         try:
             check_target(target)
@@ -96,6 +108,17 @@ def chosen_profiles(config: pytest.Config) -> list[str]:
     return list(dict.fromkeys(given))
 
 
+def xdist_workers(config: pytest.Config) -> int:
+    """How many pytest-xdist workers will run the tests; 0 without distribution."""
+    if config.getoption("dist", "no") == "no" or config.getoption("collectonly"):
+        return 0
+    workers = 0
+    for spec in config.getoption("tx", None) or []:
+        count, star, _ = spec.partition("*")
+        workers += int(count) if star and count.isdigit() else 1
+    return workers
+
+
 def _check_profile(profile: str, where: str) -> None:
     known = known_profiles()
     if profile not in known:
@@ -107,22 +130,22 @@ def _check_profile(profile: str, where: str) -> None:
 def pytest_collect_file(
     file_path: Path, parent: pytest.Collector
 ) -> ScenarioFile | None:
-    if file_path.suffix not in SCENARIO_SUFFIXES:
+    if file_path.suffix not in SUFFIXES:
         return None
     if not parent.config.getini("refiner_scenarios"):
         return None
-    if not looks_like_scenario(file_path):
+    if not _is_scenario_or_broken(file_path):
         return None
     return ScenarioFile.from_parent(parent, path=file_path)
 
 
-def looks_like_scenario(path: Path) -> bool:
-    """Whether a YAML file's top level is a mapping with name, config and events."""
+def _is_scenario_or_broken(path: Path) -> bool:
+    """Scenario files, and YAML files that cannot be parsed: collecting one of those
+    makes loading it report why, as a collection error naming the file."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
-        return False
-    return isinstance(document, dict) and all(key in document for key in SCENARIO_KEYS)
+        return is_scenario_file(path)
+    except ScenarioError:
+        return True
 
 
 class ScenarioFailed(Exception):

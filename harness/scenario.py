@@ -22,6 +22,10 @@ A scenario is a YAML file::
 state document (``mock_refiner.state``); one environment without an ``api_key`` takes
 the key the mapper sends.
 
+Below a folder, a YAML file is a scenario when one of its documents is a mapping with
+``name``, ``config`` and ``events`` (:func:`is_scenario_file`); other YAML, such as a
+seed file, is left alone, and a file that cannot be parsed is refused.
+
 Loading walks the whole document once and refuses what would break a run later:
 aliases that form a cycle, nesting deeper than ``MAX_DEPTH`` levels, aliases that
 expand to more than ``MAX_VALUES`` values, text with unpaired UTF-16 surrogates and
@@ -32,7 +36,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +49,10 @@ from harness.mapper import profiles as known_profiles
 
 MAX_VALUES = 1_000_000
 """The most values a scenario or seed document may hold once aliases are expanded."""
+
+SUFFIXES = (".yaml", ".yml")
+SCENARIO_KEYS = ("name", "config", "events")
+"""The keys that make a YAML document a scenario rather than another kind of file."""
 
 SECTIONS = ("contacts", "accounts", "events", "rejected", "calls")
 COUNTABLE = SECTIONS
@@ -207,12 +215,14 @@ def _load_events(path: Path, events: Any) -> list[Any]:
 def find_scenarios(paths: Iterable[Path]) -> list[Path]:
     """Scenario files named directly, or found below directories, each once.
 
-    Files keep the order of ``paths``; those found below a directory are sorted.
+    A file named directly is taken as it is (loading refuses it if it is no scenario);
+    below a directory, only the YAML files :func:`is_scenario_file` accepts. Files
+    keep the order of ``paths``; those found below a directory are sorted.
     """
     found: dict[Path, Path] = {}
     for path in paths:
         if path.is_dir():
-            below = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
+            below = [p for p in _yaml_files(path) if is_scenario_file(p)]
         elif path.exists():
             below = [path]
         else:
@@ -222,16 +232,32 @@ def find_scenarios(paths: Iterable[Path]) -> list[Path]:
     return list(found.values())
 
 
+def _yaml_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+
+
+def is_scenario_file(path: Path) -> bool:
+    """Whether a YAML file holds a scenario: a document that is a mapping with
+    ``name``, ``config`` and ``events``.
+
+    Other YAML (a seed file, a compose file) is not a scenario. A file that cannot be
+    read or parsed raises :class:`ScenarioError`, so a broken scenario is never
+    mistaken for another kind of file.
+    """
+    documents = _parse_yaml(path, path, "cannot be read", _all_documents)
+    return any(
+        isinstance(document, dict) and all(key in document for key in SCENARIO_KEYS)
+        for document in documents
+    )
+
+
+def _all_documents(text: str) -> list[Any]:
+    return list(yaml.safe_load_all(text))
+
+
 def _load_yaml(path: Path, source: Path, what: str) -> Any:
     """Parses one YAML file of a scenario and checks the whole document."""
-    try:
-        document = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ScenarioError(f"{path}: {what}: {error}") from None
-    except RecursionError:
-        raise ScenarioError(
-            f"{path}: {what}: nested deeper than {MAX_DEPTH} levels"
-        ) from None
+    document = _parse_yaml(path, source, what, yaml.safe_load)
 
     problem = _DocumentCheck().first_problem(document)
     if problem is not None:
@@ -239,6 +265,19 @@ def _load_yaml(path: Path, source: Path, what: str) -> Any:
         prefix = f"{path}: " if source == path else f"{path}: {what}: "
         raise ScenarioError(f"{prefix}{where}: {reason}")
     return document
+
+
+def _parse_yaml(
+    path: Path, source: Path, what: str, parse: Callable[[str], Any]
+) -> Any:
+    try:
+        return parse(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ScenarioError(f"{path}: {what}: {error}") from None
+    except RecursionError:
+        raise ScenarioError(
+            f"{path}: {what}: nested deeper than {MAX_DEPTH} levels"
+        ) from None
 
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")

@@ -98,6 +98,7 @@ def test_assert_account_failure_without_any_account(refiner):
         "no account matches",
         '  expected: {"remote_id": "acct-1"}',
         "  found:    no accounts at all",
+        "  the mock has received no calls",
     ]
 
 
@@ -151,6 +152,55 @@ def test_assert_calls_without_count_needs_one(refiner):
         "no call matches",
         '  expected: {"path": "/v1/track"}',
         "  found:    no calls at all",
+    ]
+
+
+def test_a_failed_assertion_says_the_mock_received_no_calls(refiner):
+    with pytest.raises(AssertionError) as raised:
+        refiner.assert_contact(remote_id="u1")
+
+    assert str(raised.value).splitlines() == [
+        "no contact matches",
+        '  expected: {"remote_id": "u1"}',
+        "  found:    no contacts at all",
+        "  the mock has received no calls",
+    ]
+
+
+def test_a_failed_assertion_lists_the_api_keys_seen(refiner_respx):
+    identify("rf-demo-key", id="u1")
+    identify("rf-other-key", id="u2")
+    refiner_respx.api_key = "rf-demo-kye"
+
+    with pytest.raises(AssertionError) as raised:
+        refiner_respx.assert_contact(remote_id="u1")
+
+    assert str(raised.value).splitlines() == [
+        "no contact matches for API key rf-demo-kye",
+        '  expected: {"remote_id": "u1"}',
+        "  found:    no contacts at all",
+        "  API keys seen: 'rf-demo-key', 'rf-other-key'",
+    ]
+    refiner_respx.assert_contact(api_key="rf-demo-key", remote_id="u1")
+
+
+def test_a_failed_assertion_shows_the_first_refused_calls(refiner_respx):
+    httpx.post(TRACK, data={"id": "u1", "event": "E"})
+    for _ in range(3):
+        httpx.post(TRACK, data={"id": "u1"}, headers=AUTH)
+
+    with pytest.raises(AssertionError) as raised:
+        refiner_respx.assert_event("E", contact="u1")
+
+    assert str(raised.value).splitlines() == [
+        "no event matches",
+        '  expected: {"name": "E", "contact": {"remote_id": "u1"}}',
+        "  found:    no events at all",
+        "  API keys seen: 'rf-demo-key'",
+        '  refused:  POST /v1/track 401 {"error": "No API key found in headers"}',
+        '  refused:  POST /v1/track 400 {"error": "The event parameter is required."}',
+        '  refused:  POST /v1/track 400 {"error": "The event parameter is required."}',
+        "  ... and 1 more refused",
     ]
 
 
@@ -209,6 +259,30 @@ def test_replay_maps_and_delivers_events(refiner):
         }
     ]
     refiner.assert_contact(remote_id="u1", attributes={"plan": "pro"})
+
+
+@pytest.mark.parametrize(
+    ("events", "kind"),
+    [({"type": "identify", "userId": "u1"}, "dict"), ("identify", "str"), (3, "int")],
+)
+def test_replay_refuses_anything_but_a_list_of_events(refiner, events, kind):
+    with pytest.raises(TypeError) as raised:
+        refiner.replay(events, CONFIG)
+
+    assert str(raised.value) == (
+        f"replay takes a list of events, not {kind}; "
+        "put a single event in a list: replay([event], config)"
+    )
+    refiner.assert_no_calls()
+
+
+def test_replay_takes_a_tuple_or_any_iterable_of_events(refiner):
+    events = ({"type": "identify", "userId": user} for user in ("u1", "u2"))
+
+    refiner.replay(events, CONFIG)
+    refiner.replay(({"type": "identify", "userId": "u3"},), CONFIG)
+
+    assert [contact["remote_id"] for contact in refiner.contacts] == ["u1", "u2", "u3"]
 
 
 def test_run_scenario_failure_reads_like_the_command_line(refiner, write_scenario):

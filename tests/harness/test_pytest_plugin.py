@@ -150,6 +150,117 @@ def test_a_broken_scenario_is_a_collection_error_with_its_reason(pytester):
     ]
 
 
+def test_yaml_that_cannot_be_parsed_is_a_collection_error(pytester):
+    pytester.makefile(".yaml", identify=IDENTIFY_SCENARIO % "pro")
+    pytester.makefile(".yml", broken="name: [unclosed\nconfig: {}\nevents: []\n")
+
+    result = pytester.runpytest("-p", "no:cacheprovider")
+
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    reason = section(result.stdout.lines, "ERROR collecting broken.yml")
+    assert reason[0] == (
+        f"{pytester.path / 'broken.yml'}: cannot be read: while parsing a flow sequence"
+    )
+
+
+def test_a_seed_file_and_other_yaml_beside_a_scenario_are_left_alone(pytester):
+    pytester.makefile(
+        ".yaml",
+        seeded=textwrap.dedent(
+            """\
+            name: seeded from a file
+            config: {apiKey: rf-seed-key}
+            seed: seed-state.yaml
+            events: [{type: identify, userId: u1}]
+            expect: {contacts: [{remote_id: u1, email: ada@example.test}]}
+            """
+        ),
+    )
+    pytester.makefile(
+        ".yaml",
+        **{"seed-state": "contacts: [{remote_id: u1, email: ada@example.test}]\n"},
+    )
+    pytester.makefile(".yml", **{"docker-compose": "services: {mock: {image: m}}\n"})
+    pytester.makefile(".yaml", manifests="kind: Service\n---\nkind: Deployment\n")
+
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v")
+
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["seeded.yaml::seeded from a file?rudderstack? PASSED*"]
+    )
+
+
+def test_a_live_target_with_several_xdist_workers_is_a_usage_error(pytester):
+    pytester.makefile(".yaml", identify=IDENTIFY_SCENARIO % "pro")
+
+    for workers in (["-n", "2"], ["--tx", "2*popen", "--dist", "load"]):
+        result = pytester.runpytest(
+            *workers, "--refiner-target", "http://127.0.0.1:9", *UNUSED_PLUGINS
+        )
+
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        assert result.stderr.lines[0] == (
+            "ERROR: --refiner-target: scenario items reset the target before each "
+            "run, so they cannot share it across xdist workers; run them on one "
+            "worker (-n 0 or -n 1)"
+        )
+
+
+def test_a_live_target_runs_on_one_xdist_worker(pytester, refiner_server):
+    pytester.makefile(".yaml", identify=IDENTIFY_SCENARIO % "pro")
+
+    result = pytester.runpytest_subprocess(
+        "-n", "1", "--refiner-target", refiner_server.url, *UNUSED_PLUGINS
+    )
+
+    result.assert_outcomes(passed=1)
+    refiner_server.assert_contact(remote_id="u1", email="ada@example.test")
+
+
+def test_an_ambiguous_key_shows_its_message_not_the_plugin_source(pytester):
+    pytester.makepyfile(
+        test_keys="""
+        import httpx
+
+        def identify(key):
+            httpx.post(
+                "https://api.refiner.io/v1/identify-user",
+                data={"id": "u1"},
+                headers={"Authorization": f"Bearer " + key},
+            )
+
+        def test_read(refiner_respx):
+            identify("rf-one")
+            identify("rf-two")
+            refiner_respx.contacts
+
+        def test_assert(refiner_respx):
+            identify("rf-one")
+            identify("rf-two")
+            refiner_respx.assert_contact(remote_id="u1")
+        """
+    )
+
+    result = pytester.runpytest("-p", "no:cacheprovider")
+
+    result.assert_outcomes(failed=2)
+    message = (
+        "E       harness.fixtures.AmbiguousKeyError: the mock holds environments "
+        "for 2 API keys ('rf-one', 'rf-two'): pass api_key= or set api_key on the "
+        "fixture"
+    )
+    for test, line in (("test_read", 13), ("test_assert", 18)):
+        failure = section(result.stdout.lines, test)
+        assert failure[-3:] == [
+            message,
+            "",
+            f"test_keys.py:{line}: AmbiguousKeyError",
+        ]
+    assert "harness/fixtures.py" not in result.stdout.str()
+    assert "def chosen_key" not in result.stdout.str()
+
+
 def test_an_unknown_profile_is_a_usage_error(pytester):
     result = pytester.runpytest("--refiner-profile", "legacy")
 

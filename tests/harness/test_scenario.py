@@ -243,3 +243,79 @@ def test_loading_raises_scenario_error(tmp_path):
     assert str(refused.value) == (
         f"{path}: 'expect.accounts[0]' must be a mapping, not 7"
     )
+
+
+SEEDED = """\
+name: seeded from a file
+config: {apiKey: rf-seed-key}
+seed: seed-state.yaml
+events: [{type: identify, userId: u1, traits: {plan: pro}}]
+expect: {contacts: [{remote_id: u1, email: ada@example.test}]}
+"""
+SEED_STATE = (
+    "contacts: [{remote_id: u1, email: ada@example.test}]\napi_key: rf-seed-key\n"
+)
+COMPOSE = "services: {mock: {image: refiner-mock, ports: ['8080:8080']}}\n"
+MANIFESTS = "kind: Service\nname: a\n---\nkind: Deployment\nname: b\n"
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A folder holding one scenario, its seed file and YAML that is no scenario."""
+    folder = tmp_path / "only"
+    folder.mkdir()
+    (folder / "seeded.yaml").write_text(SEEDED, encoding="utf-8")
+    (folder / "seed-state.yaml").write_text(SEED_STATE, encoding="utf-8")
+    (folder / "docker-compose.yml").write_text(COMPOSE, encoding="utf-8")
+    (folder / "manifests.yaml").write_text(MANIFESTS, encoding="utf-8")
+    (folder / "folder.yaml").mkdir()
+    return folder
+
+
+def test_a_searched_folder_skips_yaml_that_is_not_a_scenario(folder, capsys):
+    assert find_scenarios([folder]) == [folder / "seeded.yaml"]
+
+    assert main(["run", str(folder)]) == 0
+
+    assert capsys.readouterr().out.splitlines()[-1] == "1 passed, 0 failed"
+
+
+def test_a_file_named_explicitly_must_be_a_scenario(folder, capsys):
+    seed_state = folder / "seed-state.yaml"
+
+    assert find_scenarios([seed_state]) == [seed_state]
+    assert main(["run", str(seed_state)]) == 2
+
+    assert capsys.readouterr().err.startswith(
+        f"refiner-harness: {seed_state}: unknown keys ['api_key', 'contacts']"
+    )
+
+
+def test_a_scenario_with_two_documents_is_found_and_refused(folder, capsys):
+    twice = folder / "twice.yaml"
+    twice.write_text(SEEDED + "---\n" + SEEDED, encoding="utf-8")
+
+    assert main(["run", str(folder)]) == 2
+
+    error = capsys.readouterr().err
+    assert error.startswith(f"refiner-harness: {twice}: cannot be read: ")
+    assert "expected a single document" in error
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["name: [unclosed\n", "events: " + "[" * 5000 + "]" * 5000 + "\n", "\udcff"],
+)
+def test_a_file_that_cannot_be_parsed_in_a_searched_folder_is_refused(
+    folder, capsys, text
+):
+    broken = folder / "broken.yaml"
+    broken.write_bytes(text.encode("utf-8", "surrogateescape"))
+
+    with pytest.raises(ScenarioError, match="cannot be read"):
+        find_scenarios([folder])
+    assert main(["run", str(folder)]) == 2
+
+    assert capsys.readouterr().err.startswith(
+        f"refiner-harness: {broken}: cannot be read: "
+    )
