@@ -18,7 +18,7 @@ from harness.runner import run_scenarios
 from harness.scenario import ScenarioError, find_scenarios, load_scenario
 from harness.transport import TransportError, check_target
 from mock_refiner.settings import PLANS
-from mock_refiner.state import StateError
+from mock_refiner.state import StateError, read_state_file
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -169,7 +169,13 @@ def serve_command(arguments: argparse.Namespace) -> int:
         plan=arguments.plan,
         rate_limits=arguments.rate_limits,
     )
-    app = create_app(settings, seed=arguments.seed)
+    app = create_app(settings)
+    if arguments.seed is not None:
+        document = read_state_file(arguments.seed)
+        try:
+            app.extensions["mock_refiner"].load(document)
+        except StateError as error:
+            raise StateError(f"{arguments.seed}: {error}") from None
     server = make_server(arguments.host, arguments.port, app, threaded=True)
     print(
         f"Refiner mock on http://{arguments.host}:{server.server_port} "

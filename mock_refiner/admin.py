@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from mock_refiner.openapi import document
 from mock_refiner.service import MockRefiner
-from mock_refiner.state import StateError
+from mock_refiner.state import StateError, read_state_text
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def load_state() -> Response | tuple[Response, int]:
     """Replace the whole state with a state document (JSON, or YAML text)."""
     text = request.get_data(as_text=False)
     try:
-        document = yaml.safe_load(text.decode("utf-8"))
+        document = read_state_text(text.decode("utf-8"))
         count = _mock().load(document)
     except (UnicodeDecodeError, yaml.YAMLError) as error:
         message = f"The state document is not valid JSON or YAML: {error}"

@@ -25,7 +25,11 @@ def response_time(moment: datetime | None) -> str | None:
     """Refiner's response time text: `2026-01-01 00:00:00`."""
     if moment is None:
         return None
-    return as_utc(moment).strftime("%Y-%m-%d %H:%M:%S")
+    moment = as_utc(moment)
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} "
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
 
 
 def optional_time(moment: datetime | None) -> str | None:

@@ -5,8 +5,9 @@ one ENV on its own. `load_state` accepts the same shapes written by hand with mo
 fields left out: a contact needs only a `remote_id` or an `email`, a form a `name`, a
 segment a `name`, a response its form and contact; uuids come from the id factory and
 missing times are the time of loading. Times are ISO 8601 text, or the dates and times
-YAML reads from bare values (a date alone is midnight UTC). References between items
-use uuids, or for contacts also a remote id or an email, and for accounts a remote id.
+YAML writes as bare values (`2026-01-02`, `2026-01-03 10:00:00 +02:00`; a date alone
+is midnight UTC), from the year 1000 to 9999 in UTC. References between items use
+uuids, or for contacts also a remote id or an email, and for accounts a remote id.
 
 ```yaml
 api_key: rf-demo-key
@@ -21,23 +22,46 @@ responses:
   - {form_uuid: f-nps, contact: u1, data: {score: 9}, completed_at: 2026-01-02}
 ```
 
-Loading builds every environment first and replaces the state only when all of it
-is valid, so a bad document changes nothing. Saving then loading gives the same state.
+YAML is read with the safe loader, except that dates and times stay the text they are
+written as: `born: 2000-01-01` in `attributes` is the text `"2000-01-01"`, and the time
+fields read such text themselves. The document is then walked once and may hold only
+JSON values (text, finite numbers, true, false, null, lists, and mappings with text
+keys), nested at most `MAX_DEPTH` levels, with at most `MAX_VALUES` values and
+`MAX_TEXT` characters of text once YAML aliases are expanded; each item may hold only
+the keys the loader reads and the computed keys `GET /__mock/state` writes. The API
+key must be one the API accepts (`mock_refiner.auth`), a survey element's `scale` a
+whole number from 1 to `MAX_SCALE`, and a counter at most `MAX_COUNT`.
 
-Limitations: computed read fields (`responses_count`, a contact's `segments`) are
-ignored on load and computed again; response times keep whole seconds, as Refiner
-shows them; attribute values are kept as written, not typed again.
+Loading builds every environment first and replaces the state only when all of it
+is valid, so a bad document changes nothing; each refusal is a `StateError` naming
+the place. Saving then loading gives the same state.
+
+Limitations: computed read fields (`responses_count`, a contact's `segments`, an
+environment's `uuid`) are accepted and ignored on load, then computed again; response
+times keep whole seconds, as Refiner shows them; attribute values are kept as
+written, not typed again.
 """
 
+import difflib
 import json
 import logging
-from collections.abc import Callable, Mapping
+import math
+import re
+import sys
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from mock_refiner.auth import (
+    MAX_KEY_LENGTH,
+    MIN_KEY_LENGTH,
+    KeyUse,
+    check_api_key,
+)
+from mock_refiner.errors import ApiError
 from mock_refiner.models import (
     Account,
     Contact,
@@ -50,6 +74,7 @@ from mock_refiner.models import (
     Usage,
 )
 from mock_refiner.render import render_environment
+from mock_refiner.settings import Settings
 from mock_refiner.traits import (
     DATE,
     INTEGER,
@@ -61,21 +86,182 @@ from mock_refiner.traits import (
 
 logger = logging.getLogger(__name__)
 
+MAX_DEPTH = 64
+"""The most levels of lists and mappings a document may nest, itself included."""
+MAX_VALUES = 1_000_000
+"""The most values a document may hold once YAML aliases are expanded."""
+MAX_TEXT = 50_000_000
+"""The most characters of text (keys included) once YAML aliases are expanded."""
+MAX_SCALE = 100
+"""The largest `scale` of a survey element (a rating from 1 to `scale`)."""
+MAX_COUNT = 2**53 - 1
+"""The largest counter (`show_counter`, the usage counts): the largest whole number
+JavaScript holds exactly."""
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+
+TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
+
+ROOT_KEYS = frozenset({"environments"})
+ENVIRONMENT_KEYS = frozenset(
+    {
+        "api_key",
+        "name",
+        "accounts",
+        "contacts",
+        "forms",
+        "segments",
+        "responses",
+        "events",
+        "traits",
+        "usage",
+        "uuid",  # computed from the key
+    }
+)
+CONTACT_KEYS = frozenset(
+    {
+        "uuid",
+        "remote_id",
+        "email",
+        "display_name",
+        "first_seen_at",
+        "last_seen_at",
+        "last_tracking_event_at",
+        "attributes",
+        "account",
+        "segments",  # computed from the segments
+    }
+)
+ACCOUNT_KEYS = frozenset(
+    {
+        "uuid",
+        "remote_id",
+        "display_name",
+        "domain",
+        "first_seen_at",
+        "last_seen_at",
+        "attributes",
+        "contacts",
+    }
+)
+EVENT_KEYS = frozenset({"uuid", "name", "received_at", "path", "contact"})
+SEGMENT_KEYS = frozenset({"uuid", "name", "is_manual", "contacts"})
+SEGMENT_MEMBER_KEYS = CONTACT_KEYS | {"created_at"}
+FORM_KEYS = frozenset(
+    {
+        "uuid",
+        "name",
+        "created_at",
+        "updated_at",
+        "published_at",
+        "archived_at",
+        "channels",
+        "page_url",
+        "folder",
+        "config",
+        # computed from the responses
+        "responses_count",
+        "views_count",
+        "first_form_view_at",
+        "last_form_view_at",
+    }
+)
+RESPONSE_KEYS = frozenset(
+    {
+        "uuid",
+        "form_uuid",
+        "form",
+        "contact_uuid",
+        "contact",
+        "first_shown_at",
+        "last_shown_at",
+        "show_counter",
+        "first_data_reception_at",
+        "last_data_reception_at",
+        "completed_at",
+        "received_at",
+        "dismissed_at",
+        "data",
+        "tags",
+    }
+)
+TAG_KEYS = frozenset({"uuid", "name"})
+USAGE_KEYS = frozenset({"month", "tracked_users", "mte", "mpv", "msr", "mtu"})
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_INT_TAG = "tag:yaml.org,2002:int"
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PATH_SHOWN = (8, 3)
+_SHOWN_CHARACTERS = 40
+_EVERY_WELL_FORMED_KEY = Settings()
+
 
 class StateError(ValueError):
     """A state document that cannot be loaded; the message says where and why."""
 
 
+class _StateYamlLoader(yaml.SafeLoader):
+    """YAML's safe loader, keeping dates and times as the text they are written as."""
+
+    def construct_whole_number(self, node: yaml.ScalarNode) -> int:
+        try:
+            return self.construct_yaml_int(node)
+        except ValueError as error:
+            digits = sys.get_int_max_str_digits()
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"a whole number of more than {digits} digits ({error})",
+                node.start_mark,
+            ) from None
+
+
+_StateYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StateYamlLoader.add_constructor(_TIMESTAMP_TAG, yaml.SafeLoader.construct_yaml_str)
+_StateYamlLoader.add_constructor(_INT_TAG, _StateYamlLoader.construct_whole_number)
+
+_YAML_TIMESTAMP = next(
+    regexp
+    for tag, regexp in yaml.SafeLoader.yaml_implicit_resolvers["0"]
+    if tag == _TIMESTAMP_TAG
+)
+_YAML_TIMES = yaml.constructor.SafeConstructor()
+
+
+def read_state_text(text: str) -> Any:
+    """The document in JSON or YAML text: JSON when the text is JSON (read much
+    faster, and the way JSON means it), else YAML.
+
+    Raises `yaml.YAMLError` for text that is neither, and `StateError` for text
+    nested too deeply to read.
+    """
+    try:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return yaml.load(text, Loader=_StateYamlLoader)
+    except RecursionError:
+        raise StateError(f"state: {TOO_DEEP}") from None
+
+
 def read_state_file(path: str | Path) -> Any:
-    """The document in a YAML or JSON file (JSON is read as YAML's subset)."""
+    """The document in a YAML file, or a JSON one (named `.json`)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise StateError(f"{path}: cannot be read: {error}") from None
     try:
-        return json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+        if str(path).endswith(".json"):
+            return json.loads(text)
+        return yaml.load(text, Loader=_StateYamlLoader)
     except (ValueError, yaml.YAMLError) as error:
         raise StateError(f"{path}: {error}") from None
+    except RecursionError:
+        raise StateError(f"{path}: {TOO_DEEP}") from None
 
 
 def dump_state(environments: list[Environment]) -> dict:
@@ -86,8 +272,30 @@ def dump_state(environments: list[Environment]) -> dict:
 def build_environments(
     document: Any, now: datetime, ids: Callable[[], str]
 ) -> list[Environment]:
-    """The environments a state document describes; raises :class:`StateError`."""
-    if isinstance(document, Mapping) and "environments" in document:
+    """The environments a state document describes; raises :class:`StateError`.
+
+    The document itself is not changed; the environments hold copies of its values.
+    """
+    try:
+        return _build_environments(document, now, ids)
+    except RecursionError:
+        raise StateError("state: nested too deeply to load") from None
+
+
+def _build_environments(
+    document: Any, now: datetime, ids: Callable[[], str]
+) -> list[Environment]:
+    listed = isinstance(document, Mapping) and "environments" in document
+    if listed:
+        root = ""
+    elif isinstance(document, Mapping):
+        root = "environments[0]"
+    else:
+        root = "state"
+    document = json_values(document, root)
+
+    if listed:
+        _check_keys(document, "state", ROOT_KEYS)
         items = _list(document, "environments", "state")
     elif isinstance(document, Mapping):
         items = [document]
@@ -105,6 +313,180 @@ def build_environments(
     return list(environments.values())
 
 
+def json_values(document: Any, root: str = "state") -> Any:
+    """A copy of `document` made of JSON values only; raises :class:`StateError`
+    naming the path of the first value that is not one, or that breaks a bound.
+
+    `root` names the document itself in paths. The walk is iterative, so any
+    nesting is refused without recursion; a value YAML shares through an alias is
+    checked, counted and copied at each place it is used.
+    """
+    holder: list[Any] = [None]
+    # (value, the copy of its container, its key there, its container's trail,
+    # the levels above it); a trail is (container's trail, key, container).
+    stack: list[tuple] = [(document, holder, 0, None, 0)]
+    values = characters = 0
+    while stack:
+        value, target, key, trail, depth = stack.pop()
+        values += 1
+        if values > MAX_VALUES:
+            place = _path(root, trail, key)
+            raise StateError(
+                f"state: more than {MAX_VALUES} values once aliases are expanded "
+                f"(at {place})"
+            )
+
+        if isinstance(value, str):
+            characters += len(value)
+            if characters > MAX_TEXT:
+                raise _too_much_text(root, trail, key)
+            _check_text(value, "text holds", root, trail, key)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise _refusal(
+                    root, trail, key, f"{value!r} is not a number JSON can carry"
+                )
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if value.bit_length() > 64 and not _writable(value):
+                raise _refusal(root, trail, key, "a number too long to write as JSON")
+        elif isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                raise _too_deep(root, trail, key, value)
+            here = (trail, key, value)
+            copy: Any
+            if isinstance(value, list):
+                copy = [None] * len(value)
+                for index in range(len(value) - 1, -1, -1):
+                    stack.append((value[index], copy, index, here, depth + 1))
+            else:
+                copy = {}
+                for name in value:
+                    if not isinstance(name, str):
+                        raise _refusal(
+                            root, trail, key, f"the key {name!r} is not text"
+                        )
+                    characters += len(name)
+                    _check_text(name, f"the key {name!r} holds", root, trail, key)
+                    copy[name] = None
+                if characters > MAX_TEXT:
+                    raise _too_much_text(root, trail, key)
+                for name in reversed(value):
+                    stack.append((value[name], copy, name, here, depth + 1))
+            value = copy
+        elif value is not None and not isinstance(value, bool):
+            kind = type(value).__name__
+            raise _refusal(root, trail, key, f"a value of type {kind} is not JSON")
+
+        target[key] = value
+    return holder[0]
+
+
+def _too_much_text(root: str, trail: Any, key: Any) -> StateError:
+    return StateError(
+        f"state: more than {MAX_TEXT} characters of text once aliases are expanded "
+        f"(at {_path(root, trail, key)})"
+    )
+
+
+def _writable(number: int) -> bool:
+    """Whether a whole number can be written as decimal text (and so as JSON)."""
+    try:
+        str(number)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_text(text: str, what: str, root: str, trail: Any, key: Any) -> None:
+    if text.isascii():
+        return
+    unpaired = _SURROGATE.search(text)
+    if unpaired is not None:
+        code = ord(unpaired.group())
+        raise _refusal(
+            root, trail, key, f"{what} an unpaired UTF-16 surrogate \\u{code:04x}"
+        )
+
+
+def _too_deep(root: str, trail: Any, key: Any, value: Any) -> StateError:
+    """Nesting past `MAX_DEPTH`: a cycle through an alias, named where it first
+    repeats, or a value nested that deep."""
+    chain = [(key, value)]
+    while trail is not None:
+        parent_trail, parent_key, container = trail
+        chain.append((parent_key, container))
+        trail = parent_trail
+    chain.reverse()
+
+    seen: set[int] = set()
+    for index, (_, container) in enumerate(chain):
+        if id(container) in seen:
+            steps = [step for step, _ in chain[1 : index + 1]]
+            return StateError(
+                f"{_show_path(root, steps)}: an alias of a value that contains it "
+                "(a cycle)"
+            )
+        seen.add(id(container))
+
+    steps = [step for step, _ in chain[1:]]
+    return StateError(f"{_show_path(root, steps)}: {TOO_DEEP}")
+
+
+def _refusal(root: str, trail: Any, key: Any, problem: str) -> StateError:
+    return StateError(f"{_path(root, trail, key)}: {problem}")
+
+
+def _path(root: str, trail: Any, key: Any) -> str:
+    """The path of the value at `key` in the container of `trail`."""
+    if trail is None:
+        return _show_path(root, [])
+    steps = [key]
+    while trail[0] is not None:
+        steps.append(trail[1])
+        trail = trail[0]
+    steps.reverse()
+    return _show_path(root, steps)
+
+
+def _show_path(root: str, steps: list) -> str:
+    """`environments[0].contacts[0].attributes['a b']`; long paths keep their first
+    and last steps."""
+    head, tail = _PATH_SHOWN
+    if len(steps) > head + tail + 1:
+        return f"{_join(root, steps[:head])} ... {_join('', steps[-tail:])}"
+    return _join(root, steps) or "state"
+
+
+def _join(start: str, steps: list) -> str:
+    text = start
+    for step in steps:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        elif _SIMPLE_KEY.fullmatch(step):
+            text += f".{step}" if text else step
+        else:
+            text += f"[{step!r}]"
+    return text
+
+
+def _shown(text: str) -> str:
+    """`text` quoted, cut short when it is long."""
+    if len(text) <= _SHOWN_CHARACTERS:
+        return repr(text)
+    quoted = repr(text[:_SHOWN_CHARACTERS])
+    return f"{quoted[:-1]}...{quoted[-1]} ({len(text)} characters)"
+
+
+def _check_keys(item: Mapping, where: str, known: Collection[str]) -> None:
+    for key in item:
+        if key not in known:
+            problem = f"unknown key {key!r}"
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            if close:
+                problem += f"; did you mean {close[0]!r}?"
+            raise StateError(f"{where}: {problem}")
+
+
 def _list(mapping: Mapping, key: str, where: str) -> list:
     value = mapping.get(key, [])
     if value is None:
@@ -112,6 +494,49 @@ def _list(mapping: Mapping, key: str, where: str) -> list:
     if not isinstance(value, list):
         raise StateError(f"{where}.{key}: must be a list")
     return value
+
+
+def _read_time(text: str) -> datetime | None:
+    """The UTC instant of ISO 8601 text, of a time as YAML writes one
+    (`2001-12-14 21:59:43.10 -5`) or of a Unix time as text; None when it is none
+    of them. Raises `OverflowError` for one that is out of a datetime's range."""
+    moment: date | None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = _yaml_time(text)
+    if moment is None:
+        return parse_date(text)
+    if not isinstance(moment, datetime):
+        return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    return as_utc(moment)
+
+
+def _yaml_time(text: str) -> date | None:
+    """The date or time YAML's safe loader would read from `text` as a bare value."""
+    if not _YAML_TIMESTAMP.match(text):
+        return None
+    try:
+        return _YAML_TIMES.construct_yaml_timestamp(
+            yaml.ScalarNode(_TIMESTAMP_TAG, text)
+        )
+    except (ValueError, AttributeError):
+        return None
+
+
+def _well_formed_key(key: str) -> bool:
+    """Whether the API would accept `key` as an API key."""
+    try:
+        check_api_key(KeyUse(key, "state"), _EVERY_WELL_FORMED_KEY)
+    except ApiError:
+        return False
+    return True
+
+
+def _whole_scale(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return float(value).is_integer() and 1 <= value <= MAX_SCALE
 
 
 class _Loader:
@@ -124,6 +549,10 @@ class _Loader:
 
     def fail(self, place: str, problem: str) -> StateError:
         return StateError(f"{self.where}.{place}: {problem}")
+
+    def keys(self, item: Mapping, place: str, known: Collection[str]) -> None:
+        """Refuses a key the loader neither reads nor knows as a computed one."""
+        _check_keys(item, f"{self.where}.{place}" if place else self.where, known)
 
     def text(self, item: Mapping, key: str, place: str, required: bool = False) -> Any:
         value = item.get(key)
@@ -139,19 +568,31 @@ class _Loader:
         value = item.get(key)
         if value is None or value == "":
             return self.now if default is ... else default
-        if isinstance(value, datetime):
-            return as_utc(value)
-        if isinstance(value, date):
-            return datetime(value.year, value.month, value.day, tzinfo=UTC)
-        moment = parse_date(value) if isinstance(value, str) else None
+        out_of_range = self.fail(
+            place,
+            f"{key} must be a time from the year {EARLIEST.year} to {LATEST.year} "
+            f"in UTC, not {value!r}",
+        )
+        try:
+            moment = _read_time(value) if isinstance(value, str) else None
+        except OverflowError:
+            raise out_of_range from None
         if moment is None:
             raise self.fail(place, f"{key} must be an ISO 8601 time, not {value!r}")
+        if not EARLIEST <= moment <= LATEST:
+            raise out_of_range
         return moment
 
     def whole_number(self, item: Mapping, key: str, place: str, default: int) -> int:
         value = item.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self.fail(place, f"{key} must be a whole number")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 0 <= value <= MAX_COUNT
+        ):
+            raise self.fail(
+                place, f"{key} must be a whole number from 0 to {MAX_COUNT}"
+            )
         return value
 
     def list_of(self, item: Mapping, key: str, place: str) -> list:
@@ -166,7 +607,14 @@ class _Loader:
     def environment(self, item: Any) -> Environment:
         if not isinstance(item, Mapping):
             raise StateError(f"{self.where}: must be a mapping")
+        self.keys(item, "", ENVIRONMENT_KEYS)
         api_key = self.text(item, "api_key", "api_key", required=True)
+        if not _well_formed_key(api_key):
+            raise self.fail(
+                "api_key",
+                f"api_key must be {MIN_KEY_LENGTH} to {MAX_KEY_LENGTH} characters of "
+                f"A-Z, a-z, 0-9, '.', '_' or '-', not {_shown(api_key)}",
+            )
         env = Environment(api_key, self.text(item, "name", "name") or "Production")
 
         for index, account in enumerate(_list(item, "accounts", self.where)):
@@ -194,6 +642,7 @@ class _Loader:
     def account(self, env: Environment, item: Any, place: str) -> None:
         if not isinstance(item, Mapping):
             raise self.fail(place, "must be a mapping")
+        self.keys(item, place, ACCOUNT_KEYS)
         remote_id = self.text(item, "remote_id", place, required=True)
         if env.account_with_remote_id(remote_id) is not None:
             raise self.fail(place, f"remote_id {remote_id!r} twice")
@@ -215,6 +664,7 @@ class _Loader:
     def contact(self, env: Environment, item: Any, place: str) -> None:
         if not isinstance(item, Mapping):
             raise self.fail(place, "must be a mapping")
+        self.keys(item, place, CONTACT_KEYS)
         remote_id = self.text(item, "remote_id", place)
         email = self.text(item, "email", place)
         if remote_id is None and email is None:
@@ -243,6 +693,8 @@ class _Loader:
         """Links a contact to the account it names, unless an account listed it."""
         account = item.get("account")
         contact = self.find_contact(env, item.get("uuid") or item, place)
+        if isinstance(account, Mapping):
+            self.keys(account, f"{place}.account", ACCOUNT_KEYS)
         if account and contact.account_uuid is None:
             reference = account.get("uuid") if isinstance(account, Mapping) else account
             env.link(contact, self.find_account(env, account, reference, place))
@@ -262,9 +714,10 @@ class _Loader:
     def members(self, env: Environment, item: Mapping, place: str) -> None:
         account = env.account_with_remote_id(str(item["remote_id"]))
         for index, reference in enumerate(self.list_of(item, "contacts", place)):
-            env.link(
-                self.find_member(env, reference, f"{place}.contacts[{index}]"), account
-            )
+            member_place = f"{place}.contacts[{index}]"
+            if isinstance(reference, Mapping):
+                self.keys(reference, member_place, CONTACT_KEYS)
+            env.link(self.find_member(env, reference, member_place), account)
 
     def find_member(self, env: Environment, reference: Any, place: str) -> Contact:
         """An account's contact, listed as the admin API lists one: by remote id,
@@ -301,8 +754,10 @@ class _Loader:
     def form(self, env: Environment, item: Any, place: str) -> None:
         if not isinstance(item, Mapping):
             raise self.fail(place, "must be a mapping")
+        self.keys(item, place, FORM_KEYS)
         created = self.time(item, "created_at", place)
         config = self.mapping(item, "config", place) or {"form_elements": []}
+        self.scales(config, f"{place}.config")
         channels = item.get("channels", ["web"])
         if not isinstance(channels, list) or not all(
             isinstance(c, str) for c in channels
@@ -324,9 +779,27 @@ class _Loader:
             raise self.fail(place, f"uuid {form.uuid!r} twice")
         env.forms[form.uuid] = form
 
+    def scales(self, config: Mapping, place: str) -> None:
+        """Refuses a survey element whose `scale` (a rating's top answer, which
+        reports count up to) is not a whole number from 1 to `MAX_SCALE`."""
+        elements = config.get("form_elements")
+        if not isinstance(elements, list):
+            return
+        for index, element in enumerate(elements):
+            if not isinstance(element, Mapping):
+                continue
+            scale = element.get("scale")
+            if scale is not None and not _whole_scale(scale):
+                raise self.fail(
+                    f"{place}.form_elements[{index}]",
+                    f"scale must be a whole number from 1 to {MAX_SCALE}, "
+                    f"not {scale!r}",
+                )
+
     def segment(self, env: Environment, item: Any, place: str) -> None:
         if not isinstance(item, Mapping):
             raise self.fail(place, "must be a mapping")
+        self.keys(item, place, SEGMENT_KEYS)
         is_manual = item.get("is_manual", True)
         if not isinstance(is_manual, bool):
             raise self.fail(place, "is_manual must be true or false")
@@ -339,6 +812,7 @@ class _Loader:
             member_place = f"{place}.contacts[{index}]"
             joined = self.now
             if isinstance(member, Mapping):
+                self.keys(member, member_place, SEGMENT_MEMBER_KEYS)
                 joined = self.time(member, "created_at", member_place)
             contact = self.find_contact(env, member, member_place)
             segment.members[contact.uuid] = joined
@@ -349,15 +823,20 @@ class _Loader:
     def response(self, env: Environment, item: Any, place: str) -> None:
         if not isinstance(item, Mapping):
             raise self.fail(place, "must be a mapping")
+        self.keys(item, place, RESPONSE_KEYS)
         form = item.get("form") or {}
         if not isinstance(form, Mapping):
             raise self.fail(place, "form must be a mapping")
+        self.keys(form, f"{place}.form", FORM_KEYS)
         form_ref = item.get("form_uuid") or form.get("uuid")
         if str(form_ref) not in env.forms:
             raise self.fail(place, f"form {form_ref!r} is not among the forms")
-        contact_ref = item.get("contact_uuid") or item.get("contact")
+        contact_key = "contact_uuid" if item.get("contact_uuid") else "contact"
+        contact_ref = item.get(contact_key)
         if contact_ref is None:
             raise self.fail(place, "needs a contact (a uuid, remote_id or email)")
+        if isinstance(contact_ref, Mapping):
+            self.keys(contact_ref, f"{place}.{contact_key}", CONTACT_KEYS)
         contact = self.find_contact(env, contact_ref, place)
 
         completed = self.time(item, "completed_at", place, None)
@@ -381,6 +860,8 @@ class _Loader:
         )
         for index, tag in enumerate(self.list_of(item, "tags", place)):
             tag_place = f"{place}.tags[{index}]"
+            if isinstance(tag, Mapping):
+                self.keys(tag, tag_place, TAG_KEYS)
             name = tag.get("name") if isinstance(tag, Mapping) else tag
             if not isinstance(name, str) or not name:
                 raise self.fail(tag_place, "a tag is a name")
@@ -412,11 +893,14 @@ class _Loader:
     def event(self, env: Environment, item: Any, place: str) -> None:
         if not isinstance(item, Mapping):
             raise self.fail(place, "must be a mapping")
+        self.keys(item, place, EVENT_KEYS)
         contact_ref = item.get("contact")
         if contact_ref is None:
             raise self.fail(place, "needs a contact")
+        if isinstance(contact_ref, Mapping):
+            self.keys(contact_ref, f"{place}.contact", CONTACT_KEYS)
         contact = self.find_contact(env, contact_ref, place)
-        env.events.append(
+        env.add_event(
             Event(
                 uuid=self.text(item, "uuid", place) or self.ids(),
                 name=self.text(item, "name", place, required=True),
@@ -439,6 +923,7 @@ class _Loader:
 
     def usage(self, item: Mapping) -> Usage:
         given = self.mapping(item, "usage", "usage")
+        self.keys(given, "usage", USAGE_KEYS)
         users = given.get("tracked_users", [])
         if not isinstance(users, list):
             raise self.fail("usage.tracked_users", "must be a list of contact uuids")

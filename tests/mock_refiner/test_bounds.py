@@ -3,6 +3,8 @@ date outside the calendar."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from mock_refiner import MockRefiner, Settings
@@ -114,3 +116,30 @@ def test_dates_outside_the_calendar_are_a_400(method, path, query, body, error):
     reply = mock.handle(method, path, query, JSON, body)
 
     assert (reply.status, reply.body) == (400, {"error": error})
+
+
+def test_a_seeded_event_uuid_is_never_given_again():
+    mock = MockRefiner(deterministic_settings())
+    mock.load(
+        {
+            "api_key": KEY,
+            "contacts": [{"remote_id": "u1", "uuid": "c-1"}],
+            "events": [{"uuid": uuid_n(1), "name": "Seeded", "contact": "u1"}],
+        }
+    )
+
+    mock.handle("POST", "/v1/track", b"", JSON, b'{"id": "u1", "event": "New"}')
+
+    events = mock.store.snapshot(KEY)["events"]
+    assert [(e["uuid"], e["name"]) for e in events] == [
+        (uuid_n(1), "Seeded"),
+        (uuid_n(2), "New"),
+    ]
+
+
+def test_response_times_keep_four_digit_years():
+    from mock_refiner.render import response_time
+
+    assert (
+        response_time(datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC)) == "0999-01-02 03:04:05"
+    )

@@ -579,7 +579,7 @@ BAD_DOCUMENTS = [
         "environments[0].accounts[0].contacts: must be a list",
     ),
     (
-        varied(accounts=[{"remote_id": "acme", "contacts": [{"name": "Ada"}]}]),
+        varied(accounts=[{"remote_id": "acme", "contacts": [{"display_name": "Ada"}]}]),
         "environments[0].accounts[0].contacts[0]: a contact reference needs a uuid, "
         "remote_id or email",
     ),
@@ -646,7 +646,8 @@ BAD_DOCUMENTS = [
     ),
     (
         varied(responses=[{"form_uuid": "f1", "contact": "u1", "show_counter": "two"}]),
-        "environments[0].responses[0]: show_counter must be a whole number",
+        "environments[0].responses[0]: show_counter must be a whole number from 0 "
+        "to 9007199254740991",
     ),
     (
         varied(responses=[{"form_uuid": "f1", "contact": "u1", "data": [9]}]),
@@ -719,7 +720,7 @@ BAD_DOCUMENTS = [
     ),
     (
         varied(usage={"mte": "many"}),
-        "environments[0].usage: mte must be a whole number",
+        "environments[0].usage: mte must be a whole number from 0 to 9007199254740991",
     ),
 ]
 
