@@ -46,6 +46,7 @@ import yaml
 from harness.ingest import MAX_DEPTH, JsonError, read_messages
 from harness.jsvalue import UNDEFINED, to_string
 from harness.mapper import profiles as known_profiles
+from mock_refiner.state import load_yaml, load_yaml_all
 
 MAX_VALUES = 1_000_000
 """The most values a scenario or seed document may hold once aliases are expanded."""
@@ -252,12 +253,12 @@ def is_scenario_file(path: Path) -> bool:
 
 
 def _all_documents(text: str) -> list[Any]:
-    return list(yaml.safe_load_all(text))
+    return load_yaml_all(text)
 
 
 def _load_yaml(path: Path, source: Path, what: str) -> Any:
     """Parses one YAML file of a scenario and checks the whole document."""
-    document = _parse_yaml(path, source, what, yaml.safe_load)
+    document = _parse_yaml(path, source, what, load_yaml)
 
     problem = _DocumentCheck().first_problem(document)
     if problem is not None:

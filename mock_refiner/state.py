@@ -232,6 +232,16 @@ _YAML_TIMESTAMP = next(
 _YAML_TIMES = yaml.constructor.SafeConstructor()
 
 
+def load_yaml(text: str) -> Any:
+    """YAML as the state documents read it: dates and times stay text."""
+    return yaml.load(text, Loader=_StateYamlLoader)
+
+
+def load_yaml_all(text: str) -> list[Any]:
+    """Every document of a YAML stream, read as :func:`load_yaml` reads one."""
+    return list(yaml.load_all(text, Loader=_StateYamlLoader))
+
+
 def read_state_text(text: str) -> Any:
     """The document in JSON or YAML text: JSON when the text is JSON (read much
     faster, and the way JSON means it), else YAML.

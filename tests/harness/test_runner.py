@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +19,6 @@ from harness.cli import main
 from harness.runner import run_scenario
 from harness.scenario import api_key, load_scenario
 from harness.transport import TransportError, check_target, in_process
-from tests.conftest import ROOT
 
 IDENTIFY = {
     "type": "identify",
@@ -345,34 +342,28 @@ def test_anything_failing_while_comparing_is_the_scenario_error(
     assert record.exc_info[0] is RecursionError
 
 
-def test_a_failing_scenario_shows_its_traceback_only_when_verbose(write_scenario):
-    document = {
-        "name": "seed with a date",
-        "config": CONFIG,
-        "seed": {"contacts": [{"email": "ada@example.test", "attributes": {}}]},
-        "events": [],
-    }
-    path = write_scenario(document)
-    path.write_text(
-        path.read_text(encoding="utf-8").replace("{}", "{signed_up: 2026-01-01}"),
-        encoding="utf-8",
-    )
-    command = [sys.executable, "-m", "harness", "run", str(path)]
+def test_a_failing_scenario_shows_its_traceback_only_when_verbose(
+    write_scenario, monkeypatch, capsys, caplog
+):
+    def broken_compare(expect, actual):
+        raise RuntimeError("comparison broke")
 
-    quiet = subprocess.run(
-        command, capture_output=True, text=True, cwd=ROOT, timeout=60
-    )
-    verbose = subprocess.run(
-        [*command, "--verbose"], capture_output=True, text=True, cwd=ROOT, timeout=60
-    )
+    monkeypatch.setattr("harness.runner.compare", broken_compare)
+    path = write_scenario({"name": "breaks", "config": CONFIG, "events": []})
 
-    assert quiet.returncode == verbose.returncode == 1
-    assert "TypeError: Object of type date is not JSON serializable" in quiet.stdout
-    assert quiet.stderr == ""
-    assert (
-        "INFO harness.runner: scenario seed with a date under rudderstack failed to "
-        "run\nTraceback (most recent call last):\n"
-    ) in verbose.stderr
+    with caplog.at_level(logging.ERROR):
+        assert main(["run", str(path)]) == 1
+    quiet = capsys.readouterr()
+    assert "RuntimeError: comparison broke" in quiet.out
+    assert quiet.err == ""
+    assert [r for r in caplog.records if r.exc_info] == []
+
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="harness.runner"):
+        assert main(["run", str(path), "--verbose"]) == 1
+    [record] = [r for r in caplog.records if r.exc_info]
+    assert record.getMessage() == "scenario breaks under rudderstack failed to run"
+    assert record.exc_info[0] is RuntimeError
 
 
 def test_a_missing_api_key_is_read_as_the_key_the_mapper_sends(write_scenario):
