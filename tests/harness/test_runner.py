@@ -492,3 +492,21 @@ def test_the_in_process_mock_sees_paths_as_a_real_server_passes_them():
 
     assert (reply.status_code, reply.json()) == (404, {"error": "Not found"})
     assert [call["path"] for call in journaled] == ["/v1/ünknown"]
+
+
+def test_bare_yaml_dates_in_a_seed_stay_text(tmp_path):
+    path = tmp_path / "dates.yaml"
+    path.write_text(
+        "name: seeded bare date\n"
+        "config: {apiKey: rf-seed-date}\n"
+        "seed:\n"
+        "  contacts: [{remote_id: u1, attributes: {born: 2000-01-01}}]\n"
+        "events: []\n"
+        "expect:\n"
+        "  contacts: [{remote_id: u1, attributes: {born: '2000-01-01'}}]\n",
+        encoding="utf-8",
+    )
+
+    result = run_scenario(load_scenario(path), "rudderstack")
+
+    assert (result.error, result.mismatches) == (None, [])
