@@ -116,8 +116,52 @@ def live_url(live_server: tuple[str, SwappableApp], app: Flask) -> Iterator[str]
     mount.current = None
 
 
-@pytest.fixture
-def http(live_url: str) -> Iterator[httpx.Client]:
-    """An httpx client for the live server that ignores proxy settings."""
-    with httpx.Client(base_url=live_url, trust_env=False, timeout=5) as client:
+@pytest.fixture(scope="session")
+def client(
+    live_server: tuple[str, SwappableApp],
+) -> Iterator[httpx.Client]:
+    """One httpx client for the session's live server, ignoring proxy settings."""
+    with httpx.Client(base_url=live_server[0], trust_env=False, timeout=5) as client:
         yield client
+
+
+@pytest.fixture
+def http(client: httpx.Client, live_url: str) -> httpx.Client:
+    """The session's client, talking to this test's `app`."""
+    return client
+
+
+def state(http: httpx.Client) -> dict:
+    """Every environment, as `GET /__mock/state` shows it."""
+    return http.get("/__mock/state").json()
+
+
+def calls(http: httpx.Client) -> list[dict]:
+    """The journal, as `GET /__mock/calls` shows it."""
+    return http.get("/__mock/calls").json()["calls"]
+
+
+def assert_refused(
+    http: httpx.Client,
+    method: str,
+    path: str,
+    status: int,
+    body: dict,
+    headers: dict | None = None,
+    **request: object,
+) -> None:
+    """The call gets `status` and `body`, is journaled, and changes no state."""
+    before = state(http)
+    journaled = len(calls(http))
+
+    bearer = {"Authorization": f"Bearer {KEY}"}
+    reply = http.request(
+        method, path, headers=bearer if headers is None else headers, **request
+    )
+
+    assert (reply.status_code, reply.json()) == (status, body)
+    assert state(http) == before
+    entries = calls(http)
+    assert len(entries) == journaled + 1
+    assert (entries[-1]["method"], entries[-1]["path"]) == (method, path)
+    assert (entries[-1]["status"], entries[-1]["reply"]) == (status, body)

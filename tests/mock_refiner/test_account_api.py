@@ -8,7 +8,14 @@ import pytest
 
 from mock_refiner import StepClock, create_app
 from mock_refiner.models import ENVIRONMENT_NAMESPACE
-from tests.mock_refiner.conftest import KEY, START, deterministic_settings, time_n
+from tests.mock_refiner.conftest import (
+    KEY,
+    START,
+    calls,
+    deterministic_settings,
+    state,
+    time_n,
+)
 
 BEARER = {"Authorization": f"Bearer {KEY}"}
 OTHER_KEY = "other-key-0002"
@@ -18,14 +25,6 @@ NO_EVENTS = {"error": "Event tracking is not available on your plan."}
 
 def project(api_key: str) -> str:
     return str(uuid.uuid5(ENVIRONMENT_NAMESPACE, api_key))
-
-
-def state(http: httpx.Client) -> dict:
-    return http.get("/__mock/state").json()
-
-
-def calls(http: httpx.Client) -> list[dict]:
-    return http.get("/__mock/calls").json()["calls"]
 
 
 def account(http: httpx.Client, headers: dict = BEARER) -> dict:
@@ -56,19 +55,6 @@ def assert_refused(
     assert (entries[-1]["method"], entries[-1]["path"]) == (method, path)
     assert (entries[-1]["status"], entries[-1]["reply"]) == (status, body)
     return reply
-
-
-@pytest.fixture(scope="module")
-def client(live_server):
-    """One client for the module: the live server keeps its address all session."""
-    with httpx.Client(base_url=live_server[0], trust_env=False, timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-def http(client, live_url):
-    """The shared client, talking to this test's `app`."""
-    return client
 
 
 @pytest.fixture

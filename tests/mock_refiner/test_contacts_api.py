@@ -7,7 +7,14 @@ import pytest
 
 from mock_refiner import create_app
 from mock_refiner.models import ENVIRONMENT_NAMESPACE
-from tests.mock_refiner.conftest import KEY, deterministic_settings, time_n
+from tests.mock_refiner.conftest import (
+    KEY,
+    assert_refused,
+    calls,
+    deterministic_settings,
+    state,
+    time_n,
+)
 
 BEARER = {"Authorization": f"Bearer {KEY}"}
 PROJECT_UUID = str(uuid.uuid5(ENVIRONMENT_NAMESPACE, KEY))
@@ -177,59 +184,13 @@ DEE = {
 }
 
 
-def state(http: httpx.Client) -> dict:
-    return http.get("/__mock/state").json()
-
-
-def calls(http: httpx.Client) -> list[dict]:
-    return http.get("/__mock/calls").json()["calls"]
-
-
 def uuids(reply: httpx.Response) -> list[str]:
     return [item["uuid"] for item in reply.json()["items"]]
-
-
-def assert_refused(
-    http: httpx.Client,
-    method: str,
-    path: str,
-    status: int,
-    body: dict,
-    headers: dict | None = None,
-    **request: object,
-) -> None:
-    """The call gets `status` and `body`, is journaled, and changes no state."""
-    before = state(http)
-    journaled = len(calls(http))
-
-    reply = http.request(
-        method, path, headers=BEARER if headers is None else headers, **request
-    )
-
-    assert (reply.status_code, reply.json()) == (status, body)
-    assert state(http) == before
-    entries = calls(http)
-    assert len(entries) == journaled + 1
-    assert (entries[-1]["method"], entries[-1]["path"]) == (method, path)
-    assert (entries[-1]["status"], entries[-1]["reply"]) == (status, body)
 
 
 @pytest.fixture
 def app():
     return create_app(deterministic_settings(), seed=SEED)
-
-
-@pytest.fixture(scope="module")
-def client(live_server):
-    """One client for the module: the live server keeps its address all session."""
-    with httpx.Client(base_url=live_server[0], trust_env=False, timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-def http(client, live_url):
-    """The shared client, talking to this test's `app`."""
-    return client
 
 
 @pytest.fixture

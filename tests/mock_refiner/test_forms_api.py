@@ -7,7 +7,9 @@ from mock_refiner import create_app
 from tests.mock_refiner.conftest import (
     FORM,
     KEY,
+    assert_refused,
     deterministic_settings,
+    state,
     time_n,
     uuid_n,
 )
@@ -102,14 +104,6 @@ DRAFT_INFO = {
 }
 
 
-def state(http: httpx.Client) -> dict:
-    return http.get("/__mock/state").json()
-
-
-def calls(http: httpx.Client) -> list[dict]:
-    return http.get("/__mock/calls").json()["calls"]
-
-
 def stored_form(http: httpx.Client, form_uuid: str) -> dict:
     forms = http.get("/__mock/state", params={"api_key": KEY}).json()["forms"]
     return next(form for form in forms if form["uuid"] == form_uuid)
@@ -118,36 +112,6 @@ def stored_form(http: httpx.Client, form_uuid: str) -> dict:
 def listed(http: httpx.Client, **params: object) -> list[str]:
     reply = http.get("/v1/forms", params=params, headers=BEARER)
     return [item["uuid"] for item in reply.json()["items"]]
-
-
-def assert_refused(
-    http: httpx.Client, method: str, path: str, status: int, body: dict, **request
-) -> None:
-    """The call gets `status` and `body`, is journaled, and changes no state."""
-    before = state(http)
-    journaled = len(calls(http))
-
-    reply = http.request(method, path, headers=BEARER, **request)
-
-    assert (reply.status_code, reply.json()) == (status, body)
-    assert state(http) == before
-    entries = calls(http)
-    assert len(entries) == journaled + 1
-    assert (entries[-1]["method"], entries[-1]["path"]) == (method, path)
-    assert (entries[-1]["status"], entries[-1]["reply"]) == (status, body)
-
-
-@pytest.fixture(scope="module")
-def client(live_server):
-    """One client for the module: the live server keeps its address all session."""
-    with httpx.Client(base_url=live_server[0], trust_env=False, timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-def http(client, live_url):
-    """The shared client, talking to this test's `app`."""
-    return client
 
 
 @pytest.fixture

@@ -7,7 +7,10 @@ from mock_refiner import create_app
 from tests.mock_refiner.conftest import (
     FORM,
     KEY,
+    assert_refused,
+    calls,
     deterministic_settings,
+    state,
     time_n,
     uuid_n,
 )
@@ -185,16 +188,8 @@ EMPTY_PAGE = {
 }
 
 
-def state(http: httpx.Client) -> dict:
-    return http.get("/__mock/state").json()
-
-
 def env(http: httpx.Client) -> dict:
     return http.get("/__mock/state", params={"api_key": KEY}).json()
-
-
-def calls(http: httpx.Client) -> list[dict]:
-    return http.get("/__mock/calls").json()["calls"]
 
 
 def listed(http: httpx.Client, params: object = None) -> list[str]:
@@ -211,39 +206,9 @@ def tag_names(http: httpx.Client, response_uuid: str) -> list[str]:
     return [tag["name"] for tag in stored(http, response_uuid)["tags"]]
 
 
-def assert_refused(
-    http: httpx.Client, method: str, path: str, status: int, body: dict, **request
-) -> None:
-    """The call gets `status` and `body`, is journaled, and changes no state."""
-    before = state(http)
-    journaled = len(calls(http))
-
-    reply = http.request(method, path, headers=BEARER, **request)
-
-    assert (reply.status_code, reply.json()) == (status, body)
-    assert state(http) == before
-    entries = calls(http)
-    assert len(entries) == journaled + 1
-    assert (entries[-1]["method"], entries[-1]["path"]) == (method, path)
-    assert (entries[-1]["status"], entries[-1]["reply"]) == (status, body)
-
-
 @pytest.fixture
 def app():
     return create_app(deterministic_settings(), seed=SEED)
-
-
-@pytest.fixture(scope="module")
-def client(live_server):
-    """One client for the module: the live server keeps its address all session."""
-    with httpx.Client(base_url=live_server[0], trust_env=False, timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-def http(client, live_url):
-    """The shared client, talking to this test's `app`."""
-    return client
 
 
 @pytest.fixture

@@ -7,7 +7,9 @@ from mock_refiner import create_app
 from tests.mock_refiner.conftest import (
     FORM,
     KEY,
+    assert_refused,
     deterministic_settings,
+    state,
     time_n,
     uuid_n,
 )
@@ -52,51 +54,13 @@ AUTO = {"uuid": "s-auto", "name": "Zeta auto", "is_manual": False}
 BETA_ADA = {"uuid": "c-ada", "created_at": "2025-12-15T00:00:00.000000Z"}
 
 
-def state(http: httpx.Client) -> dict:
-    return http.get("/__mock/state").json()
-
-
 def env(http: httpx.Client) -> dict:
     return http.get("/__mock/state", params={"api_key": KEY}).json()
-
-
-def calls(http: httpx.Client) -> list[dict]:
-    return http.get("/__mock/calls").json()["calls"]
 
 
 def members(http: httpx.Client, segment_uuid: str) -> list[dict]:
     segments = env(http)["segments"]
     return next(s["contacts"] for s in segments if s["uuid"] == segment_uuid)
-
-
-def assert_refused(
-    http: httpx.Client, method: str, path: str, status: int, body: dict, **request
-) -> None:
-    """The call gets `status` and `body`, is journaled, and changes no state."""
-    before = state(http)
-    journaled = len(calls(http))
-
-    reply = http.request(method, path, headers=BEARER, **request)
-
-    assert (reply.status_code, reply.json()) == (status, body)
-    assert state(http) == before
-    entries = calls(http)
-    assert len(entries) == journaled + 1
-    assert (entries[-1]["method"], entries[-1]["path"]) == (method, path)
-    assert (entries[-1]["status"], entries[-1]["reply"]) == (status, body)
-
-
-@pytest.fixture(scope="module")
-def client(live_server):
-    """One client for the module: the live server keeps its address all session."""
-    with httpx.Client(base_url=live_server[0], trust_env=False, timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-def http(client, live_url):
-    """The shared client, talking to this test's `app`."""
-    return client
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from tests.mock_refiner.conftest import (
     START,
     deterministic_settings,
     environment,
+    state,
     time_n,
     uuid_n,
 )
@@ -156,23 +157,6 @@ LOADED = environment(
         "account.tier": "string",
     },
 )
-
-
-def state(http: httpx.Client) -> dict:
-    return http.get("/__mock/state").json()
-
-
-@pytest.fixture(scope="module")
-def client(live_server):
-    """One client for the module: the live server keeps its address all session."""
-    with httpx.Client(base_url=live_server[0], trust_env=False, timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-def http(client, live_url):
-    """The shared client, talking to this test's `app`."""
-    return client
 
 
 @pytest.fixture
