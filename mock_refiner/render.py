@@ -18,18 +18,12 @@ from mock_refiner.models import (
     Segment,
     Usage,
 )
-from mock_refiner.traits import as_utc, format_time
+from mock_refiner.traits import format_response_time, format_time
 
 
 def response_time(moment: datetime | None) -> str | None:
     """Refiner's response time text: `2026-01-01 00:00:00`."""
-    if moment is None:
-        return None
-    moment = as_utc(moment)
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} "
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
-    )
+    return None if moment is None else format_response_time(moment)
 
 
 def optional_time(moment: datetime | None) -> str | None:

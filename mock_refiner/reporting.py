@@ -25,10 +25,11 @@ import logging
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from fractions import Fraction
 
 from mock_refiner.errors import ApiError
+from mock_refiner.traits import as_utc, format_response_time
 
 logger = logging.getLogger(__name__)
 
@@ -375,23 +376,6 @@ def read_date(params: Mapping, name: str) -> datetime | None:
 def in_range(moment: datetime | None, start: datetime, end: datetime) -> bool:
     """Whether `moment` is set and lies in [start, end)."""
     return moment is not None and start <= as_utc(moment) < end
-
-
-def as_utc(moment: datetime) -> datetime:
-    """`moment` in UTC; a time without an offset is taken to be UTC already."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-
-    return moment.astimezone(UTC)
-
-
-def format_response_time(moment: datetime) -> str:
-    """Refiner's response time text: `2026-01-01 00:00:00`, in UTC."""
-    moment = as_utc(moment)
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} "
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
-    )
 
 
 def _distribution_order(item: tuple[str, int]) -> tuple[int, int]:

@@ -179,6 +179,15 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def format_response_time(moment: datetime) -> str:
+    """Refiner's response time text: `2026-01-01 00:00:00`, in UTC."""
+    moment = as_utc(moment)
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} "
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
+
+
 def format_time(moment: datetime) -> str:
     """Refiner's contact time text: `2026-01-01T00:00:00.000000Z`."""
     moment = as_utc(moment)
