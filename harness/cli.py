@@ -102,7 +102,54 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="answer 429 past 4000 calls a minute per key or 100 per user",
     )
+    fuzz_command = commands.add_parser(
+        "fuzz", help="run the property-based fuzzer through the full path"
+    )
+    fuzz_command.add_argument("--profile", default="rudderstack", help="mapper profile")
+    fuzz_command.add_argument(
+        "--examples",
+        type=positive_number,
+        default=200,
+        help="examples per property (default: 200)",
+    )
+    fuzz_command.add_argument(
+        "--seed", type=int, default=0, help="hypothesis seed (default: 0)"
+    )
+    fuzz_command.add_argument(
+        "--save-failures", help="write each minimal failure as a scenario file here"
+    )
+    fuzz_command.add_argument(
+        "--jobs",
+        type=positive_number,
+        default=2,
+        help="worker processes (default: 2)",
+    )
     return parser
+
+
+def positive_number(text: str) -> int:
+    """A whole number of 1 or more, for argparse."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} is not 1 or more")
+    return number
+
+
+def fuzz_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
+    from harness.fuzz import fuzz
+
+    save = Path(arguments.save_failures) if arguments.save_failures else None
+    return fuzz(
+        arguments.profile,
+        arguments.examples,
+        arguments.seed,
+        save,
+        stdout=stdout,
+        jobs=arguments.jobs,
+    )
 
 
 def map_command(
@@ -202,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return map_command(arguments, sys.stdin.buffer, sys.stdout)
         if arguments.command == "run":
             return run_command(arguments, sys.stdout)
+        if arguments.command == "fuzz":
+            return fuzz_command(arguments, sys.stdout)
         return serve_command(arguments)
     except KeyError as error:
         print(f"refiner-harness: {error.args[0]}", file=sys.stderr)
