@@ -166,6 +166,18 @@ def identify_messages(
 
 
 @st.composite
+def identify_as(
+    draw: st.DrawFn, message: dict[str, Any], user: User, top_level: bool
+) -> None:
+    """The user as the top-level ``userId``, or placed as :func:`place_identity`
+    places it."""
+    if top_level:
+        message["userId"] = user.user_id
+    else:
+        draw(place_identity(message, user))
+
+
+@st.composite
 def track_messages(
     draw: st.DrawFn, user: User | None = None, top_level: bool = False
 ) -> dict[str, Any]:
@@ -180,10 +192,7 @@ def track_messages(
         )
     )
     message["properties"] = draw(traits(max_size=3))
-    if top_level:
-        message["userId"] = user.user_id
-    else:
-        draw(place_identity(message, user))
+    draw(identify_as(message, user, top_level))
     return message
 
 
@@ -200,10 +209,7 @@ def page_messages(
         if value is not None:
             message[field] = value
     message["properties"] = {"path": "/docs/start"}
-    if top_level:
-        message["userId"] = user.user_id
-    else:
-        draw(place_identity(message, user))
+    draw(identify_as(message, user, top_level))
     return message
 
 
