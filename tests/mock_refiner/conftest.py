@@ -131,6 +131,22 @@ def http(client: httpx.Client, live_url: str) -> httpx.Client:
     return client
 
 
+@pytest.fixture
+def serve(
+    live_server: tuple[str, SwappableApp], client: httpx.Client
+) -> Iterator[Callable[[object], httpx.Client]]:
+    """Serve an app of the test's own on the live server; gives the client."""
+    mount = live_server[1]
+
+    def start(app: object) -> httpx.Client:
+        mount.current = app
+        return client
+
+    yield start
+
+    mount.current = None
+
+
 def state(http: httpx.Client) -> dict:
     """Every environment, as `GET /__mock/state` shows it."""
     return http.get("/__mock/state").json()

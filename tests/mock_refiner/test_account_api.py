@@ -57,20 +57,6 @@ def assert_refused(
     return reply
 
 
-@pytest.fixture
-def serve(live_server, client):
-    """Serve an app of the test's own on the live server; gives the client."""
-    mount = live_server[1]
-
-    def start(app: object) -> httpx.Client:
-        mount.current = app
-        return client
-
-    yield start
-
-    mount.current = None
-
-
 def test_a_new_account_has_no_usage(http):
     assert account(http) == {
         "subscription": {

@@ -193,20 +193,6 @@ def app():
     return create_app(deterministic_settings(), seed=SEED)
 
 
-@pytest.fixture
-def serve(live_server, client):
-    """Serve an app of the test's own on the live server; gives the client."""
-    mount = live_server[1]
-
-    def start(app: object) -> httpx.Client:
-        mount.current = app
-        return client
-
-    yield start
-
-    mount.current = None
-
-
 @pytest.mark.parametrize("path", ["/v1/", "/v1"])
 def test_the_key_check_names_the_environment(http, path):
     reply = http.get(path, headers=BEARER)

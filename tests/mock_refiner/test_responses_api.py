@@ -211,20 +211,6 @@ def app():
     return create_app(deterministic_settings(), seed=SEED)
 
 
-@pytest.fixture
-def serve(live_server, client):
-    """Serve an app of the test's own on the live server; gives the client."""
-    mount = live_server[1]
-
-    def start(app: object) -> httpx.Client:
-        mount.current = app
-        return client
-
-    yield start
-
-    mount.current = None
-
-
 def test_completed_responses_newest_first_in_full(http):
     reply = http.get("/v1/responses", headers=BEARER)
 

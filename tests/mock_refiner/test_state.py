@@ -159,20 +159,6 @@ LOADED = environment(
 )
 
 
-@pytest.fixture
-def serve(live_server, client):
-    """Serve an app of the test's own on the live server; gives the client."""
-    mount = live_server[1]
-
-    def start(app: object) -> httpx.Client:
-        mount.current = app
-        return client
-
-    yield start
-
-    mount.current = None
-
-
 def seeded_state(seed: object) -> dict:
     app = create_app(deterministic_settings(), seed=seed)
     return app.extensions["mock_refiner"].store.snapshot()
