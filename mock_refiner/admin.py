@@ -1,26 +1,35 @@
 """The admin API under `/__mock`, a prefix Refiner never uses.
 
-`GET /__mock/state` shows every environment (`?api_key=K` shows one) and
-`PUT /__mock/state` replaces the state with such a document (seeding),
-`GET /__mock/calls` lists the journal (`?path=` and `?status=` filter it) and
-`POST /__mock/reset` clears state and journal (`?what=state` or `?what=calls` clears
-one). Reading never changes anything. An empty `path` or `status` filter counts
-as no filter; `?api_key=` with an empty value shows the environment of the empty key.
+`GET /__mock/state` shows every environment (`?api_key=K` shows one),
+`PUT /__mock/state` replaces the state with such a document (seeding), and
+`GET /__mock/calls` lists the journal (`?path=` and `?status=` filter it) with the
+number of older calls dropped to keep it within its limit
+(`{"calls": [...], "dropped": N}`; clearing the journal sets `dropped` to 0 and ids
+start from 1 again).
+`GET /__mock/faults` lists the fault rules, `POST /__mock/faults` adds one (a JSON
+object, or `{"spec": TEXT}`; `mock_refiner.faults`) and `DELETE /__mock/faults` removes
+them all. `POST /__mock/reset` clears state, journal and fault rules (`?what=state`,
+`?what=calls` or `?what=faults` clears one). Reading never changes anything. An empty
+`path` or `status` filter counts as no filter; `?api_key=` with an empty value shows
+the environment of the empty key. With a state file, changes to the state and the
+journal are saved before the reply.
 """
 
+import json
 import logging
 import re
 
 import yaml
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from mock_refiner.faults import FaultError, FaultRule
 from mock_refiner.openapi import document
 from mock_refiner.service import MockRefiner
 from mock_refiner.state import StateError, read_state_text
 
 logger = logging.getLogger(__name__)
 
-RESET_PARTS = ("state", "calls")
+RESET_PARTS = ("state", "calls", "faults")
 
 admin = Blueprint("mock_admin", __name__, url_prefix="/__mock")
 
@@ -63,7 +72,8 @@ def load_state() -> Response | tuple[Response, int]:
 
 @admin.get("/calls")
 def calls() -> Response | tuple[Response, int]:
-    """The journal, oldest first, filtered by `path` and `status`."""
+    """The journal, oldest first, filtered by `path` and `status`, and the number
+    of calls dropped (filters do not apply to that count)."""
     path = request.args.get("path") or None
     status_text = request.args.get("status") or None
     if status_text is not None and not re.fullmatch(r"[0-9]{1,3}", status_text):
@@ -71,15 +81,20 @@ def calls() -> Response | tuple[Response, int]:
         return jsonify({"error": message}), 400
 
     status = int(status_text) if status_text is not None else None
-    return jsonify({"calls": _mock().journal.calls(path=path, status=status)})
+    journal = _mock().journal
+    return jsonify(
+        {"calls": journal.calls(path=path, status=status), "dropped": journal.dropped}
+    )
 
 
 @admin.post("/reset")
 def reset() -> Response | tuple[Response, int]:
-    """Clear the state, the journal, or both."""
+    """Clear the state, the journal and the fault rules, or one of them."""
     what = request.args.get("what") or None
     if what is not None and what not in RESET_PARTS:
-        message = f"The what parameter must be 'state' or 'calls', not {what!r}."
+        message = (
+            f"The what parameter must be 'state', 'calls' or 'faults', not {what!r}."
+        )
         return jsonify({"error": message}), 400
 
     parts = RESET_PARTS if what is None else (what,)
@@ -87,7 +102,43 @@ def reset() -> Response | tuple[Response, int]:
         _mock().reset()
 
     if "calls" in parts:
-        _mock().journal.clear()
+        _mock().clear_calls()
+
+    if "faults" in parts:
+        _mock().faults.clear()
 
     logger.info("reset %s", " and ".join(parts))
     return jsonify({"message": "ok", "reset": list(parts)})
+
+
+@admin.get("/faults")
+def faults() -> Response:
+    """The fault rules in the order added, with the calls each has faulted."""
+    return jsonify({"faults": _mock().faults.views()})
+
+
+@admin.post("/faults")
+def add_fault() -> tuple[Response, int]:
+    """Add a fault rule from a JSON object; a bad one is a 400 and adds nothing."""
+    try:
+        document = json.loads(request.get_data(), parse_constant=_refuse_constant)
+    except ValueError as error:
+        message = f"The fault rule is not valid JSON: {error}"
+        return jsonify({"error": message}), 400
+
+    try:
+        rule = FaultRule.from_json(document)
+    except FaultError as error:
+        return jsonify({"error": f"The fault rule is not valid: {error}."}), 400
+
+    return jsonify({"message": "ok", "fault": _mock().faults.add(rule)}), 201
+
+
+@admin.delete("/faults")
+def clear_faults() -> Response:
+    """Remove every fault rule."""
+    return jsonify({"message": "ok", "cleared": _mock().faults.clear()})
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from mock_refiner.admin import admin
 from mock_refiner.api import SubPathConverter, api, refiner_call
+from mock_refiner.faults import FaultInjector
 from mock_refiner.service import MockRefiner
 from mock_refiner.settings import Settings
 from mock_refiner.state import read_state_file
@@ -20,16 +21,30 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings | None = None, seed: str | Path | Mapping | None = None
+    settings: Settings | None = None,
+    seed: str | Path | Mapping | None = None,
+    state_file: str | Path | None = None,
 ) -> Flask:
     """A Flask app serving a new `MockRefiner`, kept at `extensions["mock_refiner"]`.
 
+    Its WSGI app is wrapped in `FaultInjector`, which answers calls with the fault
+    rules of `mock.faults` (`mock_refiner.faults`), whatever blueprint serves them.
+
     `seed` is a state document, or the path of a YAML or JSON file holding one, that
     the mock starts from (`mock_refiner.state`); a bad one raises `StateError`.
+
+    `state_file` is the path of a SQLite file keeping the state and the journal
+    (`mock_refiner.persistence`), created when missing; a file that is not one raises
+    `StateError`. When it already holds environments, the file wins: the seed is
+    read (and must be valid) but not loaded.
     """
-    mock = MockRefiner(settings)
+    mock = MockRefiner(settings, state_file=state_file)
     if seed is not None:
-        mock.load(read_state_file(seed) if isinstance(seed, str | Path) else seed)
+        try:
+            mock.seed(read_state_file(seed) if isinstance(seed, str | Path) else seed)
+        except BaseException:
+            mock.close()
+            raise
 
     app = Flask(__name__)
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
@@ -43,6 +58,7 @@ def create_app(
     app.register_blueprint(admin)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, internal_error)
+    app.wsgi_app = FaultInjector(app.wsgi_app, mock)  # type: ignore[method-assign]
     return app
 
 

@@ -4,14 +4,28 @@ An environment is the state behind one API key (Refiner's Production, Testing, .
 its uuid is derived from the key, so it is the same in every run.
 It keeps its indexes (remote id, email) right as contacts change; the rules that
 decide what changes live with the operations.
+
+While its `ChangeLog` is on (inside a store's write, when the store is saved to a file),
+an environment marks each entity a write may have changed: every contact, account,
+segment, form and response reached through its dicts or its lookups, and every new
+event, tag and trait. Saving writes those rows and no others.
 """
 
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 PAGE_VIEW = "pageView"
+CONTACT = "contact"
+ACCOUNT = "account"
+EVENT = "event"
+SEGMENT = "segment"
+FORM = "form"
+RESPONSE = "response"
+TAG = "tag"
+TRAIT = "trait"
 MAX_ID_DRAWS = 10_000
 ENVIRONMENT_NAMESPACE = uuid.UUID("5b1f0c3e-7a52-4d0e-9b8e-2f6d1c4a9e70")
 
@@ -143,6 +157,60 @@ class Usage:
             self.survey_responses += 1
 
 
+class ChangeLog:
+    """The entities a write may have changed, as `(kind, key)`, marked while `on`."""
+
+    __slots__ = ("on", "touched")
+
+    def __init__(self) -> None:
+        self.on = False
+        self.touched: dict[tuple[str, str], object] = {}
+
+    def mark(self, kind: str, key: str, entity: object = None) -> None:
+        """Note an entity (by uuid; a tag or trait by name) when the log is on."""
+        if self.on:
+            self.touched[(kind, key)] = entity
+
+
+class Entities(dict):
+    """Entities by uuid; reading or changing one by its key marks it in a log.
+    Copies (`copy`, `deepcopy`, `pickle`) are plain dicts."""
+
+    __slots__ = ("changes", "kind")
+
+    def __init__(self, changes: ChangeLog, kind: str) -> None:
+        super().__init__()
+        self.changes = changes
+        self.kind = kind
+
+    def __getitem__(self, key: str) -> Any:
+        self.changes.mark(self.kind, key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.changes.mark(self.kind, key)
+        return super().get(key, default)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.changes.mark(self.kind, key)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.changes.mark(self.kind, key)
+        super().__delitem__(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.changes.mark(self.kind, key)
+        return super().pop(key, *default)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self.changes.mark(self.kind, key)
+        return super().setdefault(key, default)
+
+    def __reduce__(self) -> tuple:
+        return dict, (dict(self),)
+
+
 class Environment:
     """The state behind one API key, with lookups by remote id and email."""
 
@@ -150,13 +218,14 @@ class Environment:
         self.api_key = api_key
         self.uuid = str(uuid.uuid5(ENVIRONMENT_NAMESPACE, api_key))
         self.name = name
-        self.contacts: dict[str, Contact] = {}
-        self.accounts: dict[str, Account] = {}
+        self.changes = ChangeLog()
+        self.contacts: dict[str, Contact] = Entities(self.changes, CONTACT)
+        self.accounts: dict[str, Account] = Entities(self.changes, ACCOUNT)
         self.events: list[Event] = []
         self.traits: dict[str, str] = {}
-        self.segments: dict[str, Segment] = {}
-        self.forms: dict[str, Form] = {}
-        self.responses: dict[str, Response] = {}
+        self.segments: dict[str, Segment] = Entities(self.changes, SEGMENT)
+        self.forms: dict[str, Form] = Entities(self.changes, FORM)
+        self.responses: dict[str, Response] = Entities(self.changes, RESPONSE)
         self.tags: dict[str, Tag] = {}
         self.usage = Usage()
         self._event_uuids: set[str] = set()
@@ -166,15 +235,24 @@ class Environment:
 
     def contact_with_remote_id(self, remote_id: str) -> Contact | None:
         """The contact whose remote id is `remote_id`."""
-        return self._by_remote_id.get(remote_id)
+        contact = self._by_remote_id.get(remote_id)
+        if contact is not None:
+            self.changes.mark(CONTACT, contact.uuid)
+        return contact
 
     def contacts_with_email(self, email: str) -> list[Contact]:
         """The contacts with this exact email, in the order they got it."""
-        return list(self._by_email.get(email, []))
+        contacts = list(self._by_email.get(email, []))
+        for contact in contacts:
+            self.changes.mark(CONTACT, contact.uuid)
+        return contacts
 
     def account_with_remote_id(self, remote_id: str) -> Account | None:
         """The account whose remote id is `remote_id`."""
-        return self._accounts_by_remote_id.get(remote_id)
+        account = self._accounts_by_remote_id.get(remote_id)
+        if account is not None:
+            self.changes.mark(ACCOUNT, account.uuid)
+        return account
 
     def add_contact(self, contact: Contact) -> None:
         """Keep a new contact and index it."""
@@ -187,6 +265,7 @@ class Environment:
         self, contact: Contact, remote_id: str | None, email: str | None
     ) -> None:
         """Change a contact's remote id and email, keeping the lookups right."""
+        self.changes.mark(CONTACT, contact.uuid)
         if remote_id != contact.remote_id:
             if contact.remote_id is not None:
                 del self._by_remote_id[contact.remote_id]
@@ -210,6 +289,7 @@ class Environment:
 
     def link(self, contact: Contact, account: Account) -> None:
         """Make `account` the contact's one account."""
+        self.changes.mark(CONTACT, contact.uuid)
         previous = self.accounts.get(contact.account_uuid or "")
         if previous is account:
             return
@@ -230,17 +310,20 @@ class Environment:
         for segment in self.segments.values():
             segment.members.pop(contact.uuid, None)
 
-        self.responses = {
-            key: response
+        for key in [
+            key
             for key, response in self.responses.items()
-            if response.contact_uuid != contact.uuid
-        }
+            if response.contact_uuid == contact.uuid
+        ]:
+            del self.responses[key]
+
         self.events = [e for e in self.events if e.contact_uuid != contact.uuid]
         self._event_uuids = {event.uuid for event in self.events}
         del self.contacts[contact.uuid]
 
     def add_event(self, event: Event) -> None:
         """Keep a tracked event."""
+        self.changes.mark(EVENT, event.uuid, event)
         self.events.append(event)
         self._event_uuids.add(event.uuid)
 
@@ -275,8 +358,16 @@ class Environment:
         """The tag with this name, made with a new id from `ids` if it is new."""
         if name not in self.tags:
             self.tags[name] = Tag(self.new_uuid(ids), name)
+            self.changes.mark(TAG, name)
 
         return self.tags[name]
+
+    def register_traits(self, types: dict[str, str]) -> None:
+        """Add trait names and their types to the registry."""
+        for name in types:
+            self.changes.mark(TRAIT, name)
+
+        self.traits.update(types)
 
     def tag_names(self) -> dict[str, str]:
         """Tag names by uuid."""

@@ -12,6 +12,14 @@ send them.
 
 from typing import Any
 
+from mock_refiner.faults import (
+    MAX_DELAY_MS,
+    MAX_PATH_LENGTH,
+    MAX_RETRY_AFTER,
+    MAX_SEED,
+    MAX_TIMES,
+)
+
 TEXT = {"type": "string"}
 NULLABLE_TEXT = {"type": "string", "nullable": True}
 TIME = {"type": "string", "format": "date-time"}
@@ -104,6 +112,48 @@ ERROR = {
 }
 MESSAGE = obj({"message": TEXT})
 
+
+def whole(low: int, high: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": low, "maximum": high, "nullable": True}
+
+
+FAULT_FIELDS: dict[str, Any] = {
+    "path": {"type": "string", "minLength": 1, "maxLength": MAX_PATH_LENGTH},
+    "method": NULLABLE_TEXT,
+    "status": whole(400, 599),
+    "body": {"nullable": True},
+    "retry_after": whole(0, MAX_RETRY_AFTER),
+    "delay_ms": whole(0, MAX_DELAY_MS),
+    "drop": {"type": "boolean"},
+    "times": whole(1, MAX_TIMES),
+    "probability": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True},
+    "seed": whole(0, MAX_SEED),
+}
+FAULT_RULE = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": FAULT_FIELDS,
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"spec": TEXT},
+            "required": ["spec"],
+            "additionalProperties": False,
+        },
+    ]
+}
+FAULT = obj(
+    {
+        "id": {"type": "integer", "minimum": 1},
+        "spec": TEXT,
+        **FAULT_FIELDS,
+        "faulted": {"type": "integer", "minimum": 0},
+        "remaining": whole(0, MAX_TIMES),
+    }
+)
+
 SCHEMAS = {
     "Account": ACCOUNT,
     "Contact": CONTACT,
@@ -113,6 +163,8 @@ SCHEMAS = {
     "Pagination": PAGINATION,
     "Error": ERROR,
     "Message": MESSAGE,
+    "FaultRule": FAULT_RULE,
+    "Fault": FAULT,
 }
 
 PAGE_PARAMETERS = [
@@ -204,6 +256,35 @@ def v1(
     if with_body:
         operation["requestBody"] = body()
     return operation
+
+
+def fault_paths() -> dict[str, Any]:
+    """The `/__mock/faults` operations."""
+    return {
+        "/__mock/faults": {
+            "get": {
+                "summary": "The fault rules, with the calls each has faulted",
+                "responses": {"200": reply(obj({"faults": array(ref("Fault"))}))},
+            },
+            "post": {
+                "summary": "Add a fault rule (docs/faults.md)",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": ref("FaultRule")}},
+                },
+                "responses": {
+                    "201": reply(obj({"message": TEXT, "fault": ref("Fault")})),
+                    "400": reply(ref("Error"), "Not a valid fault rule"),
+                },
+            },
+            "delete": {
+                "summary": "Remove every fault rule",
+                "responses": {
+                    "200": reply(obj({"message": TEXT, "cleared": {"type": "integer"}}))
+                },
+            },
+        },
+    }
 
 
 def document() -> dict[str, Any]:
@@ -339,14 +420,21 @@ def document() -> dict[str, Any]:
                 "summary": "The journal of calls",
                 "parameters": query("path", "status"),
                 "responses": {
-                    "200": reply(obj({"calls": array(ANY_OBJECT)})),
+                    "200": reply(
+                        obj(
+                            {
+                                "calls": array(ANY_OBJECT),
+                                "dropped": {"type": "integer", "minimum": 0},
+                            }
+                        )
+                    ),
                     "400": reply(ref("Error"), "A bad filter"),
                 },
             }
         },
         "/__mock/reset": {
             "post": {
-                "summary": "Clear the state, the journal, or both",
+                "summary": "Clear the state, the journal and the fault rules, or one",
                 "parameters": query("what"),
                 "responses": {
                     "200": reply(obj({"message": TEXT, "reset": array(TEXT)})),
@@ -355,6 +443,8 @@ def document() -> dict[str, Any]:
             }
         },
     }
+    # Last, so the fault rules a test adds through it reach no other operation.
+    paths.update(fault_paths())
     return {
         "openapi": "3.0.3",
         "info": {"title": "Refiner API mock", "version": "1"},

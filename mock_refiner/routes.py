@@ -17,11 +17,13 @@ from mock_refiner.store import Store
 
 @dataclass
 class Reply:
-    """What the mock answers: a status, a JSON body and extra headers."""
+    """What the mock answers: a status, a JSON body and extra headers; `call_id` is
+    the id of the call's journal entry once it is journaled."""
 
     status: int
     body: dict
     headers: dict[str, str] = field(default_factory=dict)
+    call_id: int | None = field(default=None, compare=False)
 
 
 @dataclass

@@ -57,6 +57,8 @@ class Settings:
     is 50 in one source and 100 in two others. `rate_limits` turns on the documented
     4,000 calls a minute per key and 100 per user identifier. On the `essentials`
     plan, track-event is refused; the plans' monthly limits are the mock's own figures.
+    `journal_limit` is how many calls the journal keeps, the newest; 0 keeps none
+    (each call is still counted as dropped).
     """
 
     string_cap: int = 10_000
@@ -69,6 +71,7 @@ class Settings:
     rate_limit_per_key: int = 4000
     rate_limit_per_user: int = 100
     plan: str = "growth"
+    journal_limit: int = 10_000
 
     def __post_init__(self) -> None:
         if self.plan not in PLANS:
@@ -79,6 +82,15 @@ class Settings:
             raise ValueError("string_cap must be at least 1 and trait_limit at least 0")
         if not 1 <= self.default_page_length <= 1000:
             raise ValueError("default_page_length must be from 1 to 1000")
+        if (
+            isinstance(self.journal_limit, bool)
+            or not isinstance(self.journal_limit, int)
+            or self.journal_limit < 0
+        ):
+            raise ValueError(
+                f"journal_limit must be a whole number, at least 0, "
+                f"not {self.journal_limit!r}"
+            )
 
     @property
     def plan_tracks_events(self) -> bool:

@@ -16,9 +16,15 @@ value of another type is still stored, with a note.
 Segments, forms and responses are changed by their own operation modules through
 `Store.writing`, which holds the same lock.
 
+With `keep_changes`, the store remembers what each write may have changed (the
+environments written, each with its `ChangeLog`, or that the whole state was
+replaced) until `saved` is called, so `mock_refiner.persistence` writes only those
+rows.
+
 Limitations: Refiner's computed traits (form views, country) are not computed. An
-event shows its contact's current remote id and email. The state lives in memory
-only; `mock_refiner.state` saves and loads it.
+event shows its contact's current remote id and email. The state lives in memory;
+`mock_refiner.state` saves and loads it as a document, and `mock_refiner.persistence`
+keeps it in a SQLite file.
 """
 
 import copy
@@ -26,7 +32,7 @@ import logging
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from mock_refiner.errors import ApiError
@@ -85,6 +91,11 @@ class Tracked:
 
     event: Event
     notes: list[str]
+
+
+def copy_contact(contact: Contact) -> Contact:
+    """A copy of a contact: its attributes are the only part that is not immutable."""
+    return replace(contact, attributes=copy.deepcopy(contact.attributes))
 
 
 def find_contact(
@@ -173,6 +184,34 @@ class Store:
         self.settings = settings or Settings()
         self._environments: dict[str, Environment] = {}
         self._lock = threading.RLock()
+        self._keeping_changes = False
+        self._written: dict[str, Environment] = {}
+        self._replaced = False
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock every read and write of the state holds (reentrant)."""
+        return self._lock
+
+    def keep_changes(self) -> None:
+        """From now on, remember what each write changes until `saved`."""
+        with self._lock:
+            self._keeping_changes = True
+
+    def changes(self) -> tuple[bool, list[Environment]]:
+        """Whether the whole state was replaced since the last `saved`, and the
+        environments written since then (each with the entities it marked)."""
+        with self._lock:
+            return self._replaced, list(self._written.values())
+
+    def saved(self) -> None:
+        """Forget the changes `changes` gave: they are written."""
+        with self._lock:
+            for env in self._written.values():
+                env.changes.touched.clear()
+
+            self._written.clear()
+            self._replaced = False
 
     def identify(
         self, api_key: str, params: Mapping, now: datetime | None = None
@@ -184,39 +223,53 @@ class Store:
         with self._lock:
             now = self._now(now)
             env = self._environments.get(api_key) or Environment(api_key)
-            notes: list[str] = []
-            new_traits: dict[str, str] = {}
-
-            contact = find_contact(env, remote_id, email)
-            contact_uuid = self._new_id(env) if contact is None else contact.uuid
-            trait_values = self._trait_values(params, IDENTITY_PARAMS, "trait", notes)
-            attributes = self._typed_traits(env, trait_values, "", new_traits, notes)
-            account_change: AccountChange | None = None
-            if account_params is not None:
-                account_change = self._account_change(
-                    env, account_params, new_traits, notes
+            with self._changing(env):
+                return self._identify(
+                    env, params, remote_id, email, account_params, now
                 )
 
-            self._environments.setdefault(api_key, env)
-            env.traits.update(new_traits)
+    def _identify(
+        self,
+        env: Environment,
+        params: Mapping,
+        remote_id: str | None,
+        email: str | None,
+        account_params: Mapping | None,
+        now: datetime,
+    ) -> Identified:
+        notes: list[str] = []
+        new_traits: dict[str, str] = {}
 
-            if contact is None:
-                contact = Contact(contact_uuid, remote_id, email, now, now)
-                env.add_contact(contact)
-            else:
-                new_remote_id = contact.remote_id or remote_id
-                env.set_identity(contact, new_remote_id, email or contact.email)
+        contact = find_contact(env, remote_id, email)
+        contact_uuid = self._new_id(env) if contact is None else contact.uuid
+        trait_values = self._trait_values(params, IDENTITY_PARAMS, "trait", notes)
+        attributes = self._typed_traits(env, trait_values, "", new_traits, notes)
+        account_change: AccountChange | None = None
+        if account_params is not None:
+            account_change = self._account_change(
+                env, account_params, new_traits, notes
+            )
 
-            contact.last_seen_at = now
-            contact.attributes.update(attributes)
-            if "name" in params:
-                contact.display_name = self._display_text(params["name"])
+        self._environments.setdefault(env.api_key, env)
+        env.register_traits(new_traits)
 
-            if account_change is not None:
-                self._apply_account_change(env, contact, account_change, now)
+        if contact is None:
+            contact = Contact(contact_uuid, remote_id, email, now, now)
+            env.add_contact(contact)
+        else:
+            new_remote_id = contact.remote_id or remote_id
+            env.set_identity(contact, new_remote_id, email or contact.email)
 
-            env.usage.count(now, user=contact.uuid)
-            return Identified(copy.deepcopy(contact), notes)
+        contact.last_seen_at = now
+        contact.attributes.update(attributes)
+        if "name" in params:
+            contact.display_name = self._display_text(params["name"])
+
+        if account_change is not None:
+            self._apply_account_change(env, contact, account_change, now)
+
+        env.usage.count(now, user=contact.uuid)
+        return Identified(copy_contact(contact), notes)
 
     def track(
         self, api_key: str, params: Mapping, path: str, now: datetime | None = None
@@ -230,19 +283,21 @@ class Store:
         with self._lock:
             now = self._now(now)
             env = self._environments.get(api_key) or Environment(api_key)
+            with self._changing(env):
+                contact = find_contact(env, remote_id, email)
+                contact_uuid = self._new_id(env) if contact is None else contact.uuid
+                event = Event(self._new_id(env), name, now, path, contact_uuid)
 
-            contact = find_contact(env, remote_id, email)
-            contact_uuid = self._new_id(env) if contact is None else contact.uuid
-            event = Event(self._new_id(env), name, now, path, contact_uuid)
+                self._environments.setdefault(api_key, env)
 
-            self._environments.setdefault(api_key, env)
+                contact = keep_contact(
+                    env, contact, contact_uuid, remote_id, email, now
+                )
+                contact.last_tracking_event_at = now
+                env.add_event(event)
+                env.usage.count(now, user=contact.uuid, event=name)
 
-            contact = keep_contact(env, contact, contact_uuid, remote_id, email, now)
-            contact.last_tracking_event_at = now
-            env.add_event(event)
-            env.usage.count(now, user=contact.uuid, event=name)
-
-            return Tracked(copy.deepcopy(event), notes)
+                return Tracked(copy.copy(event), notes)
 
     @contextmanager
     def reading(self, api_key: str) -> Iterator[Environment]:
@@ -259,8 +314,9 @@ class Store:
         """
         with self._lock:
             env = self._environments.get(api_key) or Environment(api_key)
-            yield env
-            self._environments.setdefault(api_key, env)
+            with self._changing(env):
+                yield env
+                self._environments.setdefault(api_key, env)
 
     def environments(self) -> list[Environment]:
         """Every environment, in order of first use (a copy of the list)."""
@@ -271,6 +327,7 @@ class Store:
         """Put these environments in place of all the state (seeding, loading)."""
         with self._lock:
             self._environments = {env.api_key: env for env in environments}
+            self._replaced_all()
 
     def snapshot(self, api_key: str | None = None) -> dict:
         """The state as plain dicts: one environment, or all of them."""
@@ -289,6 +346,29 @@ class Store:
         """Forget every environment."""
         with self._lock:
             self._environments.clear()
+            self._replaced_all()
+
+    @contextmanager
+    def _changing(self, env: Environment) -> Iterator[None]:
+        """Mark what a write reaches in `env`, when changes are kept; an
+        environment that is kept afterwards is one to save."""
+        env.changes.on = self._keeping_changes
+        try:
+            yield
+        finally:
+            env.changes.on = False
+            if self._environments.get(env.api_key) is env:
+                if self._keeping_changes:
+                    self._written[env.api_key] = env
+            else:
+                env.changes.touched.clear()
+
+    def _replaced_all(self) -> None:
+        for env in self._written.values():
+            env.changes.touched.clear()
+
+        self._written.clear()
+        self._replaced = self._keeping_changes
 
     def _account_change(
         self,

@@ -300,7 +300,7 @@ def test_a_bad_status_filter_is_a_400(http, status):
 @pytest.mark.parametrize(
     ("what", "reset", "contacts_left", "calls_left"),
     [
-        (None, ["state", "calls"], 0, 0),
+        (None, ["state", "calls", "faults"], 0, 0),
         ("state", ["state"], 0, 1),
         ("calls", ["calls"], 1, 0),
     ],
@@ -323,7 +323,10 @@ def test_a_bad_reset_target_is_a_400(http):
 
     assert (response.status_code, response.json()) == (
         400,
-        {"error": "The what parameter must be 'state' or 'calls', not 'everything'."},
+        {
+            "error": "The what parameter must be 'state', 'calls' or 'faults', "
+            "not 'everything'."
+        },
     )
 
 
