@@ -5,12 +5,18 @@ request, or refuses it with a :class:`MappingError` carrying the status and mess
 RudderStack would report. Profiles are looked up by name:
 
 - ``rudderstack``: what RudderStack's transformer sends today;
-- ``documented``: what RudderStack's destination documentation promises.
+- ``documented``: what RudderStack's destination documentation promises;
+- an ``http://`` or ``https://`` URL: a running RudderStack transformer service
+  (``harness.transformer``), asked in batches.
+
+:func:`map_many` maps a list of ``(message, config)`` pairs at once: a mapper with a
+``map_many`` method of its own (the transformer) gets the whole list, any other is
+called once per pair.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +54,12 @@ class MappingError(Exception):
 
 
 Mapper = Callable[[Any, Mapping[str, Any]], RefinerRequest]
+MappingOutcome = RefinerRequest | MappingError
+"""What a mapper makes of one event: a request, or the refusal."""
+
+TRANSFORMER_SCHEMES = ("http://", "https://")
+REFERENCE_PROFILE = "rudderstack"
+"""The built-in profile a transformer URL is expected to behave like."""
 
 _PROFILES: dict[str, Mapper] = {}
 
@@ -68,8 +80,25 @@ def profiles() -> list[str]:
     return sorted(_PROFILES)
 
 
+def is_transformer_url(profile: str) -> bool:
+    """Whether a profile names a transformer service rather than a built-in profile."""
+    return profile.lower().startswith(TRANSFORMER_SCHEMES)
+
+
+def reference_profile(profile: str) -> str:
+    """The built-in profile whose scenario expectations a profile is checked against:
+    ``rudderstack`` for a transformer URL, else the profile itself."""
+    return REFERENCE_PROFILE if is_transformer_url(profile) else profile
+
+
 def get_mapper(profile: str) -> Mapper:
-    """The mapper for a profile name; ``KeyError`` names the known ones."""
+    """The mapper for a profile name or transformer URL; ``KeyError`` names the
+    known profiles."""
+    if is_transformer_url(profile):
+        from harness.transformer import transformer_mapper
+
+        return transformer_mapper(profile)
+
     _load_builtin()
     try:
         return _PROFILES[profile]
@@ -83,6 +112,23 @@ def map_event(
 ) -> RefinerRequest:
     """Maps one RudderStack message; raises :class:`MappingError` on refusal."""
     return get_mapper(profile)(message, config)
+
+
+def map_many(
+    mapper: Mapper, pairs: Sequence[tuple[Any, Mapping[str, Any]]]
+) -> list[MappingOutcome]:
+    """Maps every ``(message, config)`` pair, in order: one request or refusal each."""
+    batch = getattr(mapper, "map_many", None)
+    if batch is not None:
+        return batch(pairs)
+    return [_map_one(mapper, message, config) for message, config in pairs]
+
+
+def _map_one(mapper: Mapper, message: Any, config: Mapping[str, Any]) -> MappingOutcome:
+    try:
+        return mapper(message, config)
+    except MappingError as refusal:
+        return refusal
 
 
 def _load_builtin() -> None:

@@ -4,6 +4,12 @@ For each scenario and profile the runner starts from an empty Refiner (a fresh
 in-process mock with a stepping clock and sequential ids, or a reset live target), maps
 every event, delivers what the mapper produced, then reads the state the mock holds
 for the scenario's API key and compares it with the scenario's expectations.
+
+Events are mapped all at once (``harness.mapper.map_many``), so a transformer URL is
+asked in batches rather than once per event; a transformer URL is checked against the
+scenario's ``rudderstack`` expectations. A transformer that cannot be asked stops
+the run (:class:`harness.transformer.TransformerError`) instead of failing one
+scenario.
 """
 
 from __future__ import annotations
@@ -19,8 +25,15 @@ import httpx
 
 from harness.delivery import send, to_wire
 from harness.expectations import Mismatch, compare
-from harness.mapper import MappingError, get_mapper
+from harness.mapper import (
+    MappingError,
+    MappingOutcome,
+    get_mapper,
+    map_many,
+    reference_profile,
+)
 from harness.scenario import Scenario, api_key
+from harness.transformer import TransformerError
 from harness.transport import Connection, TransportError, connect
 from mock_refiner import SequentialIds, Settings, StepClock
 
@@ -80,37 +93,51 @@ def replay(
     profile: str,
     connection: Connection,
 ) -> Replay:
-    """Maps and delivers every event, in order, through one connection."""
-    mapper = get_mapper(profile)
-    outcome = Replay()
+    """Maps every event (in one batch), then delivers them in order through one
+    connection."""
+    messages = list(events)
+    outcomes = map_many(
+        get_mapper(profile), [(message, config) for message in messages]
+    )
 
-    for index, message in enumerate(events):
-        try:
-            request = mapper(message, config)
-        except MappingError as refusal:
-            outcome.rejected.append(
-                {
-                    "index": index,
-                    "type": message.get("type") if isinstance(message, dict) else None,
-                    "status": refusal.status,
-                    "message": refusal.message,
-                }
-            )
-            continue
+    replayed = Replay()
+    for index, (message, mapped) in enumerate(zip(messages, outcomes, strict=True)):
+        deliver(replayed, index, message, mapped, connection)
+    return replayed
 
-        wire = to_wire(
-            request.method,
-            request.endpoint,
-            request.headers,
-            request.form,
-            target=connection.target,
+
+def deliver(
+    replayed: Replay,
+    index: int,
+    message: Any,
+    mapped: MappingOutcome,
+    connection: Connection,
+) -> httpx.Response | None:
+    """Notes a refusal in ``replayed``, or delivers the request and notes Refiner's
+    answer, which it returns."""
+    if isinstance(mapped, MappingError):
+        replayed.rejected.append(
+            {
+                "index": index,
+                "type": message.get("type") if isinstance(message, dict) else None,
+                "status": mapped.status,
+                "message": mapped.message,
+            }
         )
-        response = send(wire, connection.client)
-        outcome.delivered.append(
-            {"index": index, "status": response.status_code, "path": wire.url}
-        )
+        return None
 
-    return outcome
+    wire = to_wire(
+        mapped.method,
+        mapped.endpoint,
+        mapped.headers,
+        mapped.form,
+        target=connection.target,
+    )
+    response = send(wire, connection.client)
+    replayed.delivered.append(
+        {"index": index, "status": response.status_code, "path": wire.url}
+    )
+    return response
 
 
 def actual_sections(
@@ -150,7 +177,10 @@ def replay_scenario(
             connection.load(scenario.seed)
         result.replay = replay(scenario.events, scenario.config, profile, connection)
         actual = actual_sections(connection, scenario.config, result.replay)
-        result.mismatches = compare(scenario.expectations(profile), actual)
+        expectations = scenario.expectations(reference_profile(profile))
+        result.mismatches = compare(expectations, actual)
+    except TransformerError:
+        raise
     except TransportError as error:
         result.error = str(error)
     except httpx.HTTPError as error:
@@ -176,5 +206,5 @@ def run_scenarios(
         run_scenario(scenario, profile, target)
         for scenario in scenarios
         for profile in profiles
-        if scenario.runs_under(profile)
+        if scenario.runs_under(reference_profile(profile))
     ]
