@@ -19,7 +19,7 @@ def serve(tmp_path, capsys, monkeypatch):
     def refuse_to_serve(*arguments: object, **options: object) -> None:
         raise Served
 
-    monkeypatch.setattr("werkzeug.serving.make_server", refuse_to_serve)
+    monkeypatch.setattr("harness.server.serve", refuse_to_serve)
 
     def run(text: str, name: str = "seed.yaml") -> tuple[str, str]:
         path = tmp_path / name
@@ -110,7 +110,7 @@ def test_a_good_seed_file_gets_to_serving(tmp_path, monkeypatch):
     def refuse_to_serve(*arguments: object, **options: object) -> None:
         raise Served
 
-    monkeypatch.setattr("werkzeug.serving.make_server", refuse_to_serve)
+    monkeypatch.setattr("harness.server.serve", refuse_to_serve)
     path = tmp_path / "seed.yaml"
     path.write_text(
         f"api_key: {KEY}\ncontacts:\n"
