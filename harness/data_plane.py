@@ -25,7 +25,8 @@ Refiner then make of them, as the gateway answers before any destination sees th
 The gateway's times (``receivedAt``, the log's ``received_at``) are the time of day,
 not readings of the mock's clock, so Refiner's times under a stepping clock do not
 depend on how an SDK split its events into requests.
-``GET /__mock/ingest`` lists the ingest log and ``DELETE /__mock/ingest`` clears it.
+``GET /__mock/ingest`` lists the ingest log and ``DELETE /__mock/ingest`` clears it, as
+does ``POST /__mock/reset`` (with the journal).
 
 Limitations: every write key is accepted (the gateway answers 401 ``invalid write
 key`` for one that no source has); the size limit is checked before the JSON is
@@ -60,6 +61,7 @@ from werkzeug.exceptions import ClientDisconnected
 from harness.delivery import to_wire, well_formed
 from harness.ingest import JsonError, load_json
 from harness.mapper import MappingError, get_mapper
+from mock_refiner.admin import reset_hooks
 from mock_refiner.service import MockRefiner
 from mock_refiner.settings import utc_now
 from mock_refiner.traits import format_time
@@ -203,6 +205,7 @@ def _install(state: BlueprintSetupState) -> None:
     app = state.app
     limit = getattr(app.extensions["mock_refiner"].settings, "journal_limit", None)
     app.extensions[_INGEST_KEY] = IngestLog(limit or INGEST_LIMIT)
+    reset_hooks(app).setdefault("calls", []).append(app.extensions[_INGEST_KEY].clear)
     app.extensions[_CONFIG_KEY] = destination_config_from(
         state.options.get("destination_config")
     )

@@ -18,9 +18,10 @@ journal are saved before the reply.
 import json
 import logging
 import re
+from collections.abc import Callable
 
 import yaml
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from mock_refiner.faults import FaultError, FaultRule
 from mock_refiner.openapi import document
@@ -32,6 +33,13 @@ logger = logging.getLogger(__name__)
 RESET_PARTS = ("state", "calls", "faults")
 
 admin = Blueprint("mock_admin", __name__, url_prefix="/__mock")
+
+
+def reset_hooks(app: Flask) -> dict[str, list[Callable[[], object]]]:
+    """What else `POST /__mock/reset` clears, by part: other blueprints of the app
+    append a function to `reset_hooks(app)["calls"]` to be cleared with the journal.
+    """
+    return app.extensions.setdefault("mock_refiner_reset_hooks", {})
 
 
 def _mock() -> MockRefiner:
@@ -106,6 +114,10 @@ def reset() -> Response | tuple[Response, int]:
 
     if "faults" in parts:
         _mock().faults.clear()
+
+    for part in parts:
+        for clear in reset_hooks(current_app).get(part, []):
+            clear()
 
     logger.info("reset %s", " and ".join(parts))
     return jsonify({"message": "ok", "reset": list(parts)})

@@ -767,6 +767,30 @@ def test_delete_clears_the_ingest_log_and_only_it(plane):
     assert len(plane.environment()["events"]) == 2
 
 
+def test_reset_clears_the_ingest_log_with_the_journal(plane):
+    plane.post("track", TRACK)
+
+    kept = plane.http.post("/__mock/reset", params={"what": "state"})
+    assert kept.status_code == 200
+    assert [e["id"] for e in plane.ingested()["events"]] == [1]
+
+    cleared = plane.http.post("/__mock/reset")
+    assert cleared.status_code == 200
+    assert plane.ingested() == {"events": [], "dropped": 0}
+
+    plane.post("track", TRACK)
+    assert [e["id"] for e in plane.ingested()["events"]] == [1]
+
+
+def test_reset_of_the_calls_alone_clears_the_ingest_log(plane):
+    plane.post("track", TRACK)
+
+    plane.http.post("/__mock/reset", params={"what": "calls"})
+
+    assert plane.ingested() == {"events": [], "dropped": 0}
+    assert len(plane.environment()["events"]) == 1
+
+
 def test_the_ingest_log_refuses_a_limit_below_one():
     with pytest.raises(ValueError, match="at least 1, not 0"):
         IngestLog(0)
