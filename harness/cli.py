@@ -155,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="inject a fault, e.g. status=503,path=/v1/identify-user,times=2 "
         "(docs/faults.md); repeat for several",
     )
+    serve_command.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also log reads of the dashboard and the admin API",
+    )
     fuzz_command = commands.add_parser(
         "fuzz", help="run the property-based fuzzer through the full path"
     )
@@ -391,6 +396,8 @@ def serve_command(arguments: argparse.Namespace) -> int:
     from mock_refiner import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if arguments.verbose:
+        logging.getLogger("harness.server").setLevel(logging.DEBUG)
     settings = Settings(
         string_cap=arguments.string_cap,
         plan=arguments.plan,

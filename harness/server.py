@@ -153,11 +153,13 @@ def url_of(listener: socket.socket) -> str:
 
 
 class AccessLog:
-    """WSGI middleware: one INFO line per call, `METHOD PATH -> STATUS (N.N ms)`.
+    """WSGI middleware: one line per call, `METHOD PATH -> STATUS (N.N ms)`.
 
-    The path is decoded as werkzeug decodes it, and control characters in it are
-    escaped, so a call is always one line. The query string is left out: it may
-    hold an API key.
+    Calls log at INFO, except reads of the dashboard and the admin API (`GET` or
+    `HEAD` of `/`, `/__dashboard/...`, `/__mock/...`), which log at DEBUG: an open
+    dashboard reads several of them every second. The path is decoded as werkzeug
+    decodes it, and control characters in it are escaped, so a call is always one
+    line. The query string is left out: it may hold an API key.
     """
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
@@ -178,13 +180,25 @@ class AccessLog:
             return self.app(environ, start)
         finally:
             milliseconds = (time.perf_counter() - started) * 1000
-            logger.info(
+            method = environ.get("REQUEST_METHOD", "")
+            path = environ.get("PATH_INFO", "")
+            logger.log(
+                logging.DEBUG if is_read_of_tools(method, path) else logging.INFO,
                 "%s %s -> %s (%.1f ms)",
-                environ.get("REQUEST_METHOD", ""),
-                printable_path(environ.get("PATH_INFO", "")),
+                method,
+                printable_path(path),
                 status,
                 milliseconds,
             )
+
+
+def is_read_of_tools(method: str, path: str) -> bool:
+    """Whether a call reads the dashboard or the admin API rather than calling Refiner
+    or the data plane or changing anything."""
+    if method not in ("GET", "HEAD"):
+        return False
+
+    return path == "/" or path.startswith(("/__dashboard/", "/__mock/"))
 
 
 def printable_path(path_info: str) -> str:

@@ -92,11 +92,38 @@ def test_concurrent_calls_share_one_state_and_journal(server):
     assert len({c["uuid"] for c in contacts}) == 400
 
     assert server.stop() == 0
-    assert Counter(server.calls_logged()) == {
-        "POST /v1/identify-user -> 200": 400,
-        "GET /__mock/calls -> 200": 1,
-        "GET /__mock/state -> 200": 1,
-    }
+    assert Counter(server.calls_logged()) == {"POST /v1/identify-user -> 200": 400}
+
+
+def test_reads_of_the_dashboard_and_admin_api_are_logged_only_when_verbose(
+    tmp_path: Path,
+):
+    for verbose, expected in (
+        (False, ["POST /__mock/reset -> 200"]),
+        (
+            True,
+            [
+                "GET / -> 200",
+                "GET /__mock/calls -> 200",
+                "HEAD /__mock/state -> 200",
+                "POST /__mock/reset -> 200",
+            ],
+        ),
+    ):
+        arguments = ("--verbose",) if verbose else ()
+        served = start_serve(tmp_path / f"serve-{verbose}.log", *arguments)
+        try:
+            with served.client() as client:
+                client.get("/")
+                client.get("/__mock/calls")
+                client.head("/__mock/state")
+                client.post("/__mock/reset")
+            assert served.stop() == 0
+            assert served.calls_logged() == expected
+        finally:
+            if served.process.poll() is None:
+                served.process.kill()
+                served.process.wait(timeout=20)
 
 
 def test_sigterm_under_load_stops_the_server_with_exit_0(server):
