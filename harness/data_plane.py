@@ -58,10 +58,11 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask.sansio.blueprints import BlueprintSetupState
 from werkzeug.exceptions import ClientDisconnected
 
-from harness.delivery import to_wire, well_formed
+from harness.delivery import WireRequest, to_wire, well_formed
 from harness.ingest import JsonError, load_json
 from harness.mapper import MappingError, get_mapper
 from mock_refiner.admin import reset_hooks
+from mock_refiner.faults import DroppedConnection, call_with_faults
 from mock_refiner.service import MockRefiner
 from mock_refiner.settings import utc_now
 from mock_refiner.traits import format_time
@@ -492,23 +493,38 @@ def ingest_event(
         logger.exception("could not map or encode a %s event", event.get("type"))
         outcome = _outcome("failed", 500, f"Internal error: {type(error).__name__}")
     else:
-        url = urlsplit(wire.url)
-        reply = mock.handle(
-            wire.method, url.path, url.query.encode("ascii"), wire.headers, wire.body
-        )
-        delivered = 200 <= reply.status < 300
-        outcome = _outcome(
-            "delivered" if delivered else "failed",
-            reply.status,
-            None if delivered else _reply_text(reply.body),
-            reply.call_id,
-        )
+        outcome = _deliver(mock, wire)
 
     entry = ingest_log(app).record(
         received_at=received_at, write_key=write_key, message=event, **outcome
     )
     _log_entry(entry)
     return entry
+
+
+def _deliver(mock: MockRefiner, wire: WireRequest) -> dict[str, Any]:
+    """Sends a wire request to the mock, through its fault rules, as an outcome."""
+    url = urlsplit(wire.url)
+    try:
+        reply = call_with_faults(
+            mock,
+            wire.method,
+            url.path,
+            url.query.encode("ascii"),
+            wire.headers,
+            wire.body,
+        )
+    except DroppedConnection as dropped:
+        reason = "connection dropped (injected fault)"
+        return _outcome("failed", None, reason, dropped.call_id)
+
+    delivered = 200 <= reply.status < 300
+    return _outcome(
+        "delivered" if delivered else "failed",
+        reply.status,
+        None if delivered else _reply_text(reply.body),
+        reply.call_id,
+    )
 
 
 def _outcome(

@@ -48,8 +48,9 @@ line and headers declaring a 64-byte body that stops after one byte (on granian,
 times nothing at all, as it sends the head while the body fails). An in-process client
 (a WSGI transport, Flask's test client) gets `DroppedConnection` raised from the call.
 A delay holds a server thread for its length. A delay on a path the mock does not
-journal (the dashboard, the data plane) shows only in the log; the calls the data
-plane then makes to the mock carry no note. Paths are matched as the app sees them
+journal (the dashboard, the data plane) shows only in the log. The data plane's
+deliveries to the mock meet the rules of their `/v1` path through `call_with_faults`,
+as they would over the network. Paths are matched as the app sees them
 (`PATH_INFO`), without the query.
 """
 
@@ -69,6 +70,8 @@ from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
+
+from mock_refiner.routes import Reply
 
 if TYPE_CHECKING:
     from mock_refiner.service import MockRefiner
@@ -114,7 +117,12 @@ class FaultError(ValueError):
 
 
 class DroppedConnection(ConnectionAbortedError):
-    """Ends a call whose connection a fault drops."""
+    """Ends a call whose connection a fault drops; `call_id` is its journal entry's
+    id where the caller can use it."""
+
+    def __init__(self, message: str, call_id: int | None = None) -> None:
+        super().__init__(message)
+        self.call_id = call_id
 
 
 def _shown(value: object) -> str:
@@ -548,6 +556,45 @@ def injected_notes(path: str) -> list[str]:
     it has this path, for the mock to add to its journal entry. Calls the app makes
     to the mock while answering another path get none."""
     return [note for faulted, note in _call_notes.get() if faulted == path]
+
+
+def call_with_faults(
+    mock: MockRefiner,
+    method: str,
+    path: str,
+    query_string: bytes,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> Reply:
+    """Answer a call the app makes to its own mock (the data plane delivering an
+    event) as the fault rules would answer it over the network: a status fault's reply,
+    the real reply after a delay, or `DroppedConnection` raised for a drop. Each fault
+    is journaled as for a call from outside."""
+    fault = mock.faults.pick(method.upper(), path)
+    if fault is None:
+        return mock.handle(method, path, query_string, headers, body)
+
+    logger.info("%s %s: %s", method, path, fault.note)
+    rule = fault.rule
+    if rule.delay_ms:
+        time.sleep(rule.delay_ms / 1000)
+
+    if not rule.answers():
+        token = _call_notes.set((*_call_notes.get(), (path, fault.note)))
+        try:
+            return mock.handle(method, path, query_string, headers, body)
+        finally:
+            _call_notes.reset(token)
+
+    reply = {} if rule.drop else rule.reply_body()
+    call = mock.journal_fault(
+        method, path, query_string, headers, body, rule.status, reply, fault.note
+    )
+    if rule.drop:
+        raise DroppedConnection("injected fault: connection dropped", call["id"])
+
+    extra = {} if rule.retry_after is None else {"Retry-After": str(rule.retry_after)}
+    return Reply(rule.status, reply, extra, call_id=call["id"])
 
 
 StartResponse = Callable[..., Any]

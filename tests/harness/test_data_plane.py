@@ -676,6 +676,39 @@ def test_refiner_refusing_an_event_is_a_failed_outcome_with_its_reply(serve):
     assert [(c["id"], c["status"]) for c in calls] == [(1, 404), (2, 401)]
 
 
+def test_deliveries_meet_the_fault_rules_of_their_refiner_path(plane):
+    for rule in (
+        {"path": "/v1/track", "status": 503, "times": 1},
+        {"path": "/v1/track", "status": 429, "retry_after": 7, "times": 1},
+        {"path": "/v1/track", "drop": True, "times": 1},
+        {"path": "/v1/track", "delay_ms": 1, "times": 1},
+    ):
+        assert plane.http.post("/__mock/faults", json=rule).status_code == 201
+
+    for number in range(5):
+        reply = plane.post("track", {"userId": "u", "event": f"E{number}"})
+        assert (reply.status_code, reply.text) == (200, "ok")
+
+    events = plane.ingested()["events"]
+    assert [(e["outcome"], e["status"], e["reason"], e["call_id"]) for e in events] == [
+        ("failed", 503, "Injected fault: 503 Service Unavailable", 1),
+        ("failed", 429, "Injected fault: 429 Too Many Requests", 2),
+        ("failed", None, "connection dropped (injected fault)", 3),
+        ("delivered", 200, None, 4),
+        ("delivered", 200, None, 5),
+    ]
+    calls = plane.http.get("/__mock/calls").json()["calls"]
+    assert [(c["id"], c["status"], c["notes"]) for c in calls] == [
+        (1, 503, ["injected fault: status 503 (rule 1)"]),
+        (2, 429, ["injected fault: status 429, Retry-After 7 (rule 2)"]),
+        (3, None, ["injected fault: drop connection (rule 3)"]),
+        (4, 200, ["injected fault: delay 1 ms (rule 4)"]),
+        (5, 200, []),
+    ]
+    names = [event["name"] for event in plane.environment()["events"]]
+    assert names == ["E3", "E4"]
+
+
 def test_the_documented_profile_maps_the_events(serve):
     plane = serve(profile="documented")
 
