@@ -7,11 +7,11 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from mock_refiner.admin import admin
-from mock_refiner.api import SubPathConverter, api, refiner_call
+from mock_refiner.api import RefinerApi
 from mock_refiner.faults import FaultInjector
 from mock_refiner.service import MockRefiner
 from mock_refiner.settings import Settings
@@ -27,8 +27,9 @@ def create_app(
 ) -> Flask:
     """A Flask app serving a new `MockRefiner`, kept at `extensions["mock_refiner"]`.
 
-    Its WSGI app is wrapped in `FaultInjector`, which answers calls with the fault
-    rules of `mock.faults` (`mock_refiner.faults`), whatever blueprint serves them.
+    Its WSGI app is wrapped in `RefinerApi`, which answers every `/v1` call with the
+    mock (`mock_refiner.api`), then in `FaultInjector`, which answers calls with the
+    fault rules of `mock.faults` (`mock_refiner.faults`), whatever serves them.
 
     `seed` is a state document, or the path of a YAML or JSON file holding one, that
     the mock starts from (`mock_refiner.state`); a bad one raises `StateError`.
@@ -51,26 +52,19 @@ def create_app(
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.url_map.merge_slashes = False
-    app.url_map.converters["v1_sub_path"] = SubPathConverter
     app.extensions["mock_refiner"] = mock
 
-    app.register_blueprint(api)
     app.register_blueprint(admin)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, internal_error)
-    app.wsgi_app = FaultInjector(app.wsgi_app, mock)  # type: ignore[method-assign]
+    app.wsgi_app = FaultInjector(  # type: ignore[method-assign]
+        RefinerApi(app.wsgi_app, mock), mock
+    )
     return app
 
 
 def http_error(error: HTTPException) -> Response | tuple[Response, int]:
-    """A Flask or Werkzeug error (404, 405, ...) as `{"error": ...}`.
-
-    A method Flask does not route (`TRACE`, `FOO`) on a `/v1` path still goes to the
-    mock, so it gets the mock's 405 and a journal entry like every other call.
-    """
-    if error.code == 405 and request.path.startswith("/v1"):
-        return refiner_call(request.path[len("/v1") :])
-
+    """A Flask or Werkzeug error (404, 405, ...) as `{"error": ...}`."""
     response = jsonify({"error": (error.name or "Error").capitalize()})
     for name, value in error.get_headers():
         if name.lower() != "content-type":
