@@ -2,7 +2,7 @@
 
 Generates SDK-shaped RudderStack events (identify, track, page, group, and the screen
 and alias calls the mapper refuses) for a few thousand users, replays them in-process
-through the full path (mapper, delivery, respx, Flask, store), then times each step on
+through the full path (mapper, delivery, respx, the WSGI app, store), then times each step on
 its own so the cost of each is visible:
 
     python benchmarks/replay.py [--events 20000] [--profile rudderstack] [--seed 7]
@@ -146,7 +146,7 @@ def main() -> None:
         with in_process(replay_settings()) as connection:
             replay(events, CONFIG, arguments.profile, connection)
 
-    measure("full path (map, deliver, respx, Flask)", len(events), full_path)
+    measure("full path (map, deliver, respx, WSGI)", len(events), full_path)
 
     def map_all() -> list[Any]:
         requests = []
@@ -169,7 +169,7 @@ def main() -> None:
                 wire.method, urlsplit(wire.url).path, b"", wire.headers, wire.body
             )
 
-    measure("mock without Flask (parse, auth, store)", len(wires), serve_all)
+    measure("MockRefiner.handle (parse, auth, store)", len(wires), serve_all)
 
     parsed = [
         (
