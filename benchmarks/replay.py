@@ -2,8 +2,8 @@
 
 Generates SDK-shaped RudderStack events (identify, track, page, group, and the screen
 and alias calls the mapper refuses) for a few thousand users, replays them in-process
-through the full path (mapper, delivery, respx, the WSGI app, store), then times each step on
-its own so the cost of each is visible:
+through the full path (mapper, delivery, respx, the WSGI app, store), then times each
+step on its own so the cost of each is visible:
 
     python benchmarks/replay.py [--events 20000] [--profile rudderstack] [--seed 7]
 
