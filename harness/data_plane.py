@@ -533,11 +533,13 @@ def _outcome(
     return {"outcome": outcome, "status": status, "reason": reason, "call_id": call_id}
 
 
-def _reply_text(body: Mapping[str, Any]) -> str:
-    """The text of a refusal from the mock: its ``error`` or ``message``."""
-    for key in ("error", "message"):
-        if isinstance(body.get(key), str):
-            return body[key]
+def _reply_text(body: Any) -> str:
+    """The text of a refusal from the mock: its ``error`` or ``message``, or the
+    whole body as JSON (a fault rule's body can be any JSON value)."""
+    if isinstance(body, Mapping):
+        for key in ("error", "message"):
+            if isinstance(body.get(key), str):
+                return body[key]
     return json.dumps(body, ensure_ascii=False)
 
 

@@ -25,6 +25,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from mock_refiner.faults import FaultError, FaultRule
 from mock_refiner.openapi import document
+from mock_refiner.params import MAX_DEPTH
 from mock_refiner.service import MockRefiner
 from mock_refiner.state import StateError, read_state_text
 
@@ -134,6 +135,9 @@ def add_fault() -> tuple[Response, int]:
     """Add a fault rule from a JSON object; a bad one is a 400 and adds nothing."""
     try:
         document = json.loads(request.get_data(), parse_constant=_refuse_constant)
+    except RecursionError:
+        message = f"The fault rule is not valid JSON: it nests deeper than {MAX_DEPTH} "
+        return jsonify({"error": message + "levels."}), 400
     except ValueError as error:
         message = f"The fault rule is not valid JSON: {error}"
         return jsonify({"error": message}), 400

@@ -71,6 +71,7 @@ from functools import lru_cache
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from mock_refiner.params import MAX_DEPTH
 from mock_refiner.routes import Reply
 
 if TYPE_CHECKING:
@@ -104,7 +105,9 @@ SPEC_FIELDS = {name: field_name for field_name, name in SPEC_NAMES.items()}
 
 _METHOD = re.compile(r"[A-Za-z]{1,20}")
 _INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})")
+_NUMBER = re.compile(
+    r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})(?:[eE][+-]?[0-9]{1,3})?"
+)
 _PATH_REFUSED = re.compile(r"[\s,?#]")
 
 _call_notes: ContextVar[tuple[tuple[str, str], ...]] = ContextVar(
@@ -295,12 +298,34 @@ def check_rule(rule: Mapping[str, Any], names: Mapping[str, str] = JSON_NAMES) -
         )
 
     if rule["body"] is not None:
+        if _depth(rule["body"]) > MAX_DEPTH:
+            raise FaultError(f"{names['body']} nests deeper than {MAX_DEPTH} levels")
         try:
             json.dumps(rule["body"], allow_nan=False)
         except (TypeError, ValueError) as error:
             raise FaultError(f"{names['body']} must be a JSON value: {error}") from None
 
     _check_combination(rule, names)
+
+
+def _depth(value: object) -> int:
+    """How deep lists and objects nest in a value (1 for `[]`), without recursion."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        current, depth = pending.pop()
+        if isinstance(current, Mapping):
+            children = list(current.values())
+        elif isinstance(current, list | tuple):
+            children = list(current)
+        else:
+            continue
+
+        deepest = max(deepest, depth)
+        if depth <= MAX_DEPTH:
+            pending.extend((child, depth + 1) for child in children)
+
+    return deepest
 
 
 def _check_path(path: object, name: str) -> None:
@@ -431,6 +456,9 @@ def _spec_value(text: str, item: str) -> tuple[str, Any]:
     if name == "body":
         try:
             return name, json.loads(raw, parse_constant=_refuse_constant)
+        except RecursionError:
+            message = f"body nests deeper than {MAX_DEPTH} levels"
+            raise FaultError(f"fault spec {_excerpt(text)}: {message}") from None
         except ValueError as error:
             raise FaultError(
                 f"fault spec {text!r}: body is not valid JSON: {error}"
@@ -449,6 +477,11 @@ def _spec_value(text: str, item: str) -> tuple[str, Any]:
         return name, float(raw) if _NUMBER.fullmatch(raw) else raw
 
     return name, raw
+
+
+def _excerpt(text: str, length: int = 60) -> str:
+    """A long text as its start, quoted, for messages."""
+    return repr(text if len(text) <= length else text[:length] + "...")
 
 
 def _refuse_constant(name: str) -> None:

@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mock_refiner.traits import format_time
 
@@ -93,7 +93,7 @@ class Journal:
         content_type: str | None,
         params: Mapping,
         status: int | None,
-        reply: Mapping,
+        reply: Any,
         notes: list[str] | None = None,
     ) -> dict:
         """Add one call; `api_key` is left out of its params. Returns the call, whose
@@ -111,7 +111,7 @@ class Journal:
             "content_type": content_type,
             "params": call_params,
             "status": status,
-            "reply": dict(reply),
+            "reply": dict(reply) if isinstance(reply, Mapping) else reply,
             "notes": list(notes or []),
         }
         without_id = _encode(call)[len('{"id":0') :]

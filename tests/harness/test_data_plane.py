@@ -722,6 +722,18 @@ def test_deliveries_meet_the_fault_rules_of_their_refiner_path(plane):
     assert names == ["E3", "E4"]
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"), [("down", '"down"'), ([1, None], "[1, null]"), (5, "5")]
+)
+def test_a_fault_body_that_is_not_an_object_is_the_reason_as_json(plane, body, reason):
+    rule = {"path": "/v1/track", "status": 503, "body": body}
+    assert plane.http.post("/__mock/faults", json=rule).status_code == 201
+
+    plane.post("track", TRACK)
+
+    assert plane.outcomes() == [("track", "failed", 503, reason)]
+
+
 def test_the_documented_profile_maps_the_events(serve):
     plane = serve(profile="documented")
 

@@ -71,6 +71,26 @@ def test_a_spec_gives_its_rule_and_reads_back_the_same(text, rule, spec):
     assert parse_fault(parsed.spec()) == parsed
 
 
+@pytest.mark.parametrize("probability", [1e-05, 5e-324, 2.5e-1, 1e-300])
+def test_a_probability_in_exponent_form_reads_back(probability):
+    rule = FaultRule(status=503, probability=probability)
+
+    assert parse_fault(rule.spec()) == rule
+    assert parse_fault(f"503,probability={probability!r}").probability == probability
+
+
+def test_a_body_nested_past_the_limit_is_refused():
+    deep: object = "x"
+    for _ in range(65):
+        deep = [deep]
+
+    with pytest.raises(FaultError, match="^body nests deeper than 64 levels$"):
+        FaultRule(status=503, body=deep)
+
+    with pytest.raises(FaultError, match="body nests deeper than 64 levels"):
+        parse_fault("503,body=" + "[" * 100_000 + "]" * 100_000)
+
+
 def test_body_takes_the_rest_of_the_spec_commas_included():
     rule = parse_fault('status=503,body=["a,b", "status=500"]')
 

@@ -211,6 +211,42 @@ def test_a_status_fault_answers_its_own_body_and_journals_form_params(http):
     assert state(http) == {"environments": []}
 
 
+@pytest.mark.parametrize(
+    "body", ["down", 5, None, ["x", None], [["a", 1]], {"nested": {"list": [1.5]}}]
+)
+def test_a_status_fault_answers_any_json_body_and_journals_it_as_sent(http, body):
+    rule = {"status": 503, "path": "/v1/track", "times": 1}
+    if body is not None:
+        rule["body"] = body
+    added = http.post("/__mock/faults", json=rule)
+    assert added.status_code == 201
+
+    reply = http.post("/v1/track", data={"id": "u1", "event": "E"}, headers=BEARER)
+
+    expected = UNAVAILABLE if body is None else body
+    assert (reply.status_code, reply.json()) == (503, expected)
+    assert [(c["status"], c["reply"]) for c in calls(http)] == [(503, expected)]
+    assert faults(http)[0]["faulted"] == 1
+
+
+def test_a_rule_nested_too_deeply_is_a_400(http):
+    before = faults(http)
+
+    for content in (
+        b"[" * 200_000 + b"]" * 200_000,
+        b'{"status": 503, "body": ' + b"[" * 200 + b"]" * 200 + b"}",
+    ):
+        reply = http.post(
+            "/__mock/faults",
+            content=content,
+            headers={"Content-Type": "application/json"},
+        )
+        assert reply.status_code == 400
+        assert "nests deeper than 64 levels" in reply.json()["error"]
+
+    assert faults(http) == before
+
+
 def test_a_method_rule_faults_only_that_method(http):
     add_fault(http, "status=500,path=/v1/contacts,method=GET")
 
