@@ -142,7 +142,7 @@ class Usage:
     ) -> None:
         """Count a tracked user, a tracked event (``pageView`` is a page view) or a
         survey response in the month of ``now``."""
-        month = now.strftime("%Y-%m")
+        month = f"{now.year:04d}-{now.month:02d}"
         if month != self.month:
             self.month = month
             self.tracked_users = set()
