@@ -3,9 +3,12 @@
 Every reply is JSON, error pages included: Flask's HTML error pages never appear.
 """
 
+import json
 import logging
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
@@ -13,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from mock_refiner.admin import admin
 from mock_refiner.api import RefinerApi
 from mock_refiner.faults import FaultInjector
+from mock_refiner.persistence import StateWriteError
 from mock_refiner.service import MockRefiner
 from mock_refiner.settings import Settings
 from mock_refiner.state import read_state_file
@@ -37,7 +41,7 @@ def create_app(
     `state_file` is the path of a SQLite file keeping the state and the journal
     (`mock_refiner.persistence`), created when missing; a file that is not one raises
     `StateError`. When it already holds environments, the file wins: the seed is
-    read (and must be valid) but not loaded.
+    read and checked in full (a bad one raises `StateError`) but not loaded.
     """
     mock = MockRefiner(settings, state_file=state_file)
     if seed is not None:
@@ -57,10 +61,38 @@ def create_app(
     app.register_blueprint(admin)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, internal_error)
-    app.wsgi_app = FaultInjector(  # type: ignore[method-assign]
-        RefinerApi(app.wsgi_app, mock), mock
+    app.wsgi_app = FailedSaves(  # type: ignore[method-assign]
+        FaultInjector(RefinerApi(app.wsgi_app, mock), mock)
     )
     return app
+
+
+class FailedSaves:
+    """WSGI middleware, outermost: a fault's journal entry that the state file could
+    not take (`StateWriteError`, raised outside Flask and `RefinerApi`) is answered
+    with a JSON 500, as they answer a call whose save failed."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(
+        self, environ: dict, start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        try:
+            return self.app(environ, start_response)
+        except StateWriteError as error:
+            logger.exception("unexpected error")
+            message = f"Internal error: {type(error).__name__}: {error}"
+            text = json.dumps(
+                {"error": message}, ensure_ascii=False, separators=(",", ":")
+            )
+            encoded = (text + "\n").encode("utf-8")
+            headers = [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(encoded))),
+            ]
+            start_response("500 INTERNAL SERVER ERROR", headers, sys.exc_info())
+            return [] if environ.get("REQUEST_METHOD") == "HEAD" else [encoded]
 
 
 def http_error(error: HTTPException) -> Response | tuple[Response, int]:

@@ -7,6 +7,12 @@ last save in one transaction: the rows of the entities each write marked (see
 what the calls changed, not the size of the state; replacing or resetting the state
 rewrites it all. The caller holds the store's lock around the change and its save.
 
+A save that fails (a full disk) is rolled back, and the store and the journal are
+read back from the file: memory is then exactly what the file holds, the change
+undone, and `StateWriteError` is raised. Reading back costs as much as a restart,
+but only on a failure, and it is the same reading every restart is tested with; an
+undo log would have to mirror every change each store operation makes.
+
 Durability: the file is in WAL mode with `synchronous=NORMAL`. A committed
 transaction survives the process being killed at any moment (the WAL is in the
 operating system's hands once written); a power cut or an operating system crash may
@@ -23,9 +29,13 @@ its CALL JSON, and the journal's next id and dropped count. Rows are read back i
 order; a contact's `email_order` and `link_order` say when it got its email and joined
 its account, the orders the environment's lookups keep.
 
-A file that is not a SQLite database, a SQLite database of another application, a
-state file of a newer schema or one missing tables is refused with a `StateError`
-naming the file; it is inspected read-only and left as it is.
+A path that is empty or not a regular file, a file that is not a SQLite database, a
+SQLite database of another application, a state file of a newer schema, one missing
+tables, with a damaged page (`PRAGMA quick_check`) or a damaged row (JSON that is not
+an object, a field of the wrong type, a reference to nothing, a call that does not
+match its row), or one this process may not write, is refused with a `StateError`
+naming the file, and the table and row where it can. It is inspected read-only before
+it is opened for writing, and left as it is, with no file made beside it.
 
 Limitations: one process may use a file at a time; two would each keep their own
 state in memory and overwrite each other's rows. The file does not shrink when calls
@@ -34,9 +44,14 @@ are dropped or the state is reset (run `VACUUM` on a stopped mock's file for tha
 
 import json
 import logging
+import os
+import reprlib
 import sqlite3
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from mock_refiner.journal import Entry, Journal, JournalState
 from mock_refiner.models import (
@@ -60,7 +75,7 @@ from mock_refiner.models import (
 )
 from mock_refiner.state import StateError
 from mock_refiner.store import Store
-from mock_refiner.traits import format_time
+from mock_refiner.traits import DATE, INTEGER, STRING, format_time
 
 logger = logging.getLogger(__name__)
 
@@ -205,24 +220,80 @@ UPSERT_TRAIT = """INSERT INTO traits (api_key, name, type) VALUES (?, ?, ?)
 INSERT_TRACKED_USER = (
     "INSERT OR IGNORE INTO tracked_users (api_key, uuid) VALUES (?, ?)"
 )
-ORDERED = "ORDER BY position"
+TRAIT_TYPES = (STRING, INTEGER, DATE)
+TEXT = "text"
+OPTIONAL_TEXT = "text or null"
+WHOLE = "a whole number"
+FLAG = "true or false"
+OBJECT = "an object"
+LIST = "a list"
+LIST_OF_TEXT = "a list of text"
+KINDS: dict[str, tuple[type, ...]] = {
+    TEXT: (str,),
+    OPTIONAL_TEXT: (str, type(None)),
+    WHOLE: (int,),
+    FLAG: (bool,),
+    OBJECT: (dict,),
+    LIST: (list,),
+    LIST_OF_TEXT: (str,),
+}
+"""The JSON types of a row's fields, by the name its error message uses."""
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode
+
+READ_ERRORS = (
+    sqlite3.Error,
+    ValueError,
+    LookupError,
+    TypeError,
+    AttributeError,
+    RecursionError,
+)
+"""What reading a damaged file may raise; each becomes a `StateError`."""
+
+
+class StateWriteError(OSError):
+    """The state file could not be written; the state and the journal in memory
+    are as the file has them, without the change that could not be saved."""
+
+
+@dataclass
+class Place:
+    """The table and the row a restore is reading, for its error message."""
+
+    table: str = "environments"
+    row: object = None
+
+    def describe(self, error: BaseException) -> str:
+        """The place, named as precisely as `error` allows: a SQLite error is about
+        the table's pages, any other error about the row just read."""
+        if self.row is None or isinstance(error, sqlite3.Error):
+            return f"the {self.table} table"
+
+        return f"row {self.row} of {self.table}"
 
 
 class StateFile:
     """A SQLite file holding the state and the journal of one mock."""
 
     def __init__(self, path: str | Path) -> None:
+        if not os.fspath(path):
+            raise StateError("the state file has no name: the path is empty")
+
         self.path = Path(path)
         existing = self._check()
         self._connection = self._connect(existing)
         self._months: dict[str, str] = {}
         self._first_kept: int | None = None
-        row = self._connection.execute(
-            "SELECT max(coalesce(max(email_order), 0), coalesce(max(link_order), 0)) "
-            "FROM contacts"
-        ).fetchone()
+        self._place = Place()
+        try:
+            row = self._connection.execute(
+                "SELECT max(coalesce(max(email_order), 0), "
+                "coalesce(max(link_order), 0)) FROM contacts"
+            ).fetchone()
+        except sqlite3.Error as error:
+            self._connection.close()
+            raise self._damaged("the contacts table cannot be read", error) from None
         self._order = row[0]
 
     @property
@@ -235,32 +306,19 @@ class StateFile:
         self._connection.close()
 
     def restore(self, store: Store, journal: Journal) -> None:
-        """Put the saved state into `store` and the saved calls into `journal`."""
-        part = "state"
+        """Put the saved state into `store` and the saved calls into `journal`;
+        raises `StateError` naming the table and row of a damaged file, changing
+        neither."""
+        self._place = Place()
         try:
-            environments = self._read_environments()
-            part = "journal"
-            entries = [
-                Entry(number, path, status, body)
-                for number, path, status, body in self._connection.execute(
-                    "SELECT id, path, status, body FROM calls ORDER BY id"
-                )
-            ]
-            next_id, dropped = self._connection.execute(
-                "SELECT next_id, dropped FROM journal"
-            ).fetchone()
-        except (
-            sqlite3.Error,
-            ValueError,
-            KeyError,
-            TypeError,
-            AttributeError,
-        ) as error:
-            raise StateError(
-                f"{self.path}: a damaged state file: the {part} cannot be read "
-                f"({type(error).__name__}: {error})"
+            months, environments = self._read_environments()
+            entries, next_id, dropped = self._read_journal()
+        except READ_ERRORS as error:
+            raise self._damaged(
+                f"{self._place.describe(error)} cannot be read", error
             ) from None
 
+        self._months = months
         store.replace(list(environments.values()))
         journal.restore(entries, next_id, dropped)
         logger.info(
@@ -272,8 +330,12 @@ class StateFile:
 
     def save(self, store: Store, journal: Journal) -> None:
         """Write what changed in `store` and `journal` since the last save, in one
-        transaction; raises `StateError` (saving nothing) when the file cannot be
-        written, and the changes wait for the next save."""
+        transaction.
+
+        When the file cannot be written, the transaction is rolled back and the
+        state and journal in memory are read back from the file, so they are as
+        the file has them again: the changes are undone, not kept for later. Raises
+        `StateWriteError` then (or what else the writing raised)."""
         replaced, written = store.changes()
         calls = journal.take_changes()
         months = dict(self._months)
@@ -291,31 +353,58 @@ class StateFile:
             self._write_calls(calls)
             connection.execute("COMMIT")
         except BaseException as error:
-            self._roll_back()
-            journal.give_back(calls.changes)
+            self._undo(store, journal, calls)
             if isinstance(error, sqlite3.Error):
-                raise StateError(f"{self.path}: cannot be written: {error}") from error
+                raise StateWriteError(
+                    f"{self.path}: cannot be written: {error}"
+                ) from error
             raise
 
         self._months = months
         self._first_kept = calls.first_kept
         store.saved()
 
-    def _roll_back(self) -> None:
+    def _undo(self, store: Store, journal: Journal, calls: JournalState) -> None:
+        """After a failed save: roll back, and read the state and the journal back
+        from the file. Should that fail too, memory keeps the changes and the next
+        save writes them."""
         try:
             if self._connection.in_transaction:
                 self._connection.execute("ROLLBACK")
-        except sqlite3.Error:
-            logger.exception("%s: could not roll back", self.path)
+            self.restore(store, journal)
+        except (sqlite3.Error, StateError):
+            logger.exception(
+                "%s: could not read back what the file holds; the changes are kept "
+                "in memory for the next save",
+                self.path,
+            )
+            journal.give_back(calls.changes)
+            return
+
+        store.saved()
+        logger.error("%s: the change could not be saved and was undone", self.path)
+
+    def _damaged(self, problem: str, error: BaseException) -> StateError:
+        return StateError(
+            f"{self.path}: a damaged state file: {problem} "
+            f"({type(error).__name__}: {error})"
+        )
 
     def _check(self) -> bool:
         """Whether the file holds a state file of this schema (False when it is new
-        or an empty database); refuses anything else without changing it.
+        or an empty database); refuses anything else without changing it or
+        leaving a file beside it: something that is not a regular file, a file
+        that is not a state file or is damaged, one this process may not write.
 
         A file without a WAL beside it is read as immutable, so no `-shm` or `-wal`
-        file appears; one with a WAL (a mock that was killed) is read read-only."""
+        file appears; one with a WAL (a mock that was killed) is read read-only.
+        Every page is read (`PRAGMA quick_check`), so damage anywhere is found
+        before the file is opened for writing."""
         if not self.path.exists():
             return False
+
+        if not self.path.is_file():
+            raise StateError(f"{self.path}: not a regular file")
 
         wal = self.path.with_name(f"{self.path.name}-wal")
         how = "mode=ro" if wal.exists() else "immutable=1"
@@ -326,6 +415,16 @@ class StateFile:
             raise StateError(f"{self.path}: cannot be opened: {error}") from None
 
         try:
+            existing = self._inspect(connection)
+        finally:
+            connection.close()
+
+        self._check_writable()
+        return existing
+
+    def _inspect(self, connection: sqlite3.Connection) -> bool:
+        """`_check` on an open read-only connection."""
+        try:
             application_id = connection.execute("PRAGMA application_id").fetchone()[0]
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             tables = {
@@ -334,14 +433,8 @@ class StateFile:
                     "SELECT name FROM sqlite_master WHERE type = 'table'"
                 )
             }
-        except sqlite3.OperationalError as error:
-            raise StateError(f"{self.path}: cannot be read: {error}") from None
-        except sqlite3.DatabaseError:
-            raise StateError(
-                f"{self.path}: not a state file of the mock: not a SQLite database"
-            ) from None
-        finally:
-            connection.close()
+        except sqlite3.Error as error:
+            raise self._unreadable(error) from None
 
         if application_id == 0 and not tables:
             return False
@@ -361,11 +454,49 @@ class StateFile:
                 f"{self.path}: a damaged state file (schema version {version}, "
                 f"missing tables: {', '.join(missing) or 'none'})"
             )
+
+        try:
+            [problem] = connection.execute("PRAGMA quick_check(1)").fetchone()
+        except sqlite3.Error as error:
+            raise self._unreadable(error) from None
+        if problem != "ok":
+            problem = " ".join(problem.replace("*** in database main ***", "").split())
+            raise StateError(f"{self.path}: a damaged state file: {problem}")
         return True
+
+    def _unreadable(self, error: sqlite3.Error) -> StateError:
+        name = getattr(error, "sqlite_errorname", "")
+        if name == "SQLITE_NOTADB":
+            return StateError(
+                f"{self.path}: not a state file of the mock: not a SQLite database"
+            )
+        if name == "SQLITE_CORRUPT":
+            return StateError(f"{self.path}: a damaged state file: {error}")
+        return StateError(f"{self.path}: cannot be read: {error}")
+
+    def _check_writable(self) -> None:
+        """Refuse a file, or a folder for its `-wal` and `-shm` files, that this
+        process may not write: SQLite would open it read-only and leave those
+        files behind when the first write fails."""
+        try:
+            descriptor = os.open(self.path, os.O_RDWR)
+        except OSError as error:
+            raise StateError(
+                f"{self.path}: cannot be written: {error.strerror}"
+            ) from None
+        os.close(descriptor)
+
+        folder = self.path.parent
+        if not os.access(folder, os.W_OK | os.X_OK, effective_ids=True):
+            raise StateError(
+                f"{self.path}: cannot be written: no permission to add files to "
+                f"{folder}"
+            )
 
     def _connect(self, existing: bool) -> sqlite3.Connection:
         """The one connection, shared by the server's threads under the store's
         lock; the schema is created in a new file."""
+        connection: sqlite3.Connection | None = None
         try:
             connection = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False
@@ -386,6 +517,8 @@ class StateFile:
                 connection.execute("COMMIT")
                 logger.info("created the state file %s", self.path)
         except sqlite3.Error as error:
+            if connection is not None:
+                connection.close()
             raise StateError(f"{self.path}: cannot be opened: {error}") from None
 
         return connection
@@ -579,82 +712,146 @@ class StateFile:
             (calls.next_id, calls.dropped),
         )
 
-    def _read_environments(self) -> dict[str, Environment]:
-        rows = self._connection.execute
+    def _rows(self, table: str, columns: str, key: str = "position") -> Iterator[tuple]:
+        """The rows of a table in `key` order, `key` first; each is noted as the
+        place being read."""
+        self._place = Place(table)
+        for row in self._connection.execute(
+            f"SELECT {key}, {columns} FROM {table} ORDER BY {key}"
+        ):
+            self._place.row = row[0]
+            yield row
+
+    def _read_environments(self) -> tuple[dict[str, str], dict[str, Environment]]:
+        """The month of each environment's tracked users, and the environments.
+
+        Every row is read in full and every reference checked, so a damaged row is
+        refused here rather than found by a later call."""
+        months: dict[str, str] = {}
         environments: dict[str, Environment] = {}
-        for api_key, body in rows(f"SELECT api_key, body FROM environments {ORDERED}"):
-            fields = json.loads(body)
-            env = Environment(api_key, fields["name"])
-            env.usage = read_usage(fields["usage"])
+        for _, api_key, body in self._rows("environments", "api_key, body"):
+            fields = read_object(body)
+            env = Environment(
+                typed(api_key, "api_key", TEXT), typed_field(fields, "name", TEXT)
+            )
+            env.usage = read_usage(typed_field(fields, "usage", OBJECT))
             environments[api_key] = env
-            self._months[api_key] = env.usage.month
+            months[api_key] = env.usage.month
 
-        for api_key, uuid in rows("SELECT api_key, uuid FROM tracked_users"):
-            environments[api_key].usage.tracked_users.add(uuid)
+        for _, api_key, uuid in self._rows("tracked_users", "api_key, uuid", "uuid"):
+            environments[api_key].usage.tracked_users.add(typed(uuid, "uuid", TEXT))
 
-        for api_key, body in rows(f"SELECT api_key, body FROM accounts {ORDERED}"):
-            environments[api_key].add_account(read_account(json.loads(body)))
+        for _, api_key, body in self._rows("accounts", "api_key, body"):
+            environments[api_key].add_account(read_account(read_object(body)))
 
         self._read_contacts(environments)
 
-        for api_key, body in rows(f"SELECT api_key, body FROM events {ORDERED}"):
-            environments[api_key].add_event(read_event(json.loads(body)))
+        for _, api_key, body in self._rows("events", "api_key, body"):
+            env = environments[api_key]
+            event = read_event(read_object(body))
+            known(env.contacts, event.contact_uuid, "contact")
+            env.add_event(event)
 
-        for api_key, body in rows(f"SELECT api_key, body FROM segments {ORDERED}"):
-            segment = read_segment(json.loads(body))
+        for _, api_key, body in self._rows("segments", "api_key, body"):
+            segment = read_segment(read_object(body))
             environments[api_key].segments[segment.uuid] = segment
-        for api_key, segment_uuid, contact_uuid, joined in rows(
-            "SELECT api_key, segment_uuid, contact_uuid, created_at "
-            f"FROM segment_members {ORDERED}"
+        for _, api_key, segment_uuid, contact_uuid, joined in self._rows(
+            "segment_members", "api_key, segment_uuid, contact_uuid, created_at"
         ):
-            members = environments[api_key].segments[segment_uuid].members
+            env = environments[api_key]
+            known(env.contacts, contact_uuid, "contact")
+            members = known(env.segments, segment_uuid, "segment").members
             members[contact_uuid] = read_time(joined)
 
-        for api_key, body in rows(f"SELECT api_key, body FROM forms {ORDERED}"):
-            form = read_form(json.loads(body))
+        for _, api_key, body in self._rows("forms", "api_key, body"):
+            form = read_form(read_object(body))
             environments[api_key].forms[form.uuid] = form
 
-        for api_key, body in rows(f"SELECT api_key, body FROM responses {ORDERED}"):
-            response = read_response(json.loads(body))
-            environments[api_key].responses[response.uuid] = response
+        for _, api_key, name, uuid in self._rows("tags", "api_key, name, uuid"):
+            tag = Tag(typed(uuid, "uuid", TEXT), typed(name, "name", TEXT))
+            environments[api_key].tags[name] = tag
 
-        for api_key, name, uuid in rows(
-            f"SELECT api_key, name, uuid FROM tags {ORDERED}"
-        ):
-            environments[api_key].tags[name] = Tag(uuid, name)
+        tags = {key: env.tag_names() for key, env in environments.items()}
+        for _, api_key, body in self._rows("responses", "api_key, body"):
+            env = environments[api_key]
+            response = read_response(read_object(body))
+            known(env.contacts, response.contact_uuid, "contact")
+            for tag_uuid in response.tag_uuids:
+                known(tags[api_key], tag_uuid, "tag")
+            env.responses[response.uuid] = response
 
-        for api_key, name, kind in rows(
-            f"SELECT api_key, name, type FROM traits {ORDERED}"
-        ):
-            environments[api_key].traits[name] = kind
+        for _, api_key, name, kind in self._rows("traits", "api_key, name, type"):
+            if kind not in TRAIT_TYPES:
+                raise ValueError(f"type must be one of {TRAIT_TYPES}, not {kind!r}")
+            environments[api_key].traits[typed(name, "name", TEXT)] = kind
 
-        return environments
+        return months, environments
 
     def _read_contacts(self, environments: dict[str, Environment]) -> None:
         """Contacts in their order, then their emails and accounts in the orders
         they got them."""
-        rows = self._connection.execute(
-            "SELECT api_key, body, email_order, account_uuid, link_order "
-            f"FROM contacts {ORDERED}"
-        )
         identities = []
-        for api_key, body, email_order, account_uuid, link_order in rows:
+        for (
+            position,
+            api_key,
+            body,
+            email_order,
+            account_uuid,
+            link_order,
+        ) in self._rows(
+            "contacts", "api_key, body, email_order, account_uuid, link_order"
+        ):
             env = environments[api_key]
-            fields = json.loads(body)
+            fields = read_object(body)
             contact = read_contact(fields)
             env.add_contact(contact)
             identities.append(
-                (env, contact, fields, email_order, account_uuid, link_order)
+                (position, env, contact, fields, email_order, account_uuid, link_order)
             )
 
-        identities.sort(key=lambda item: item[3] or 0)
-        for env, contact, fields, _, _, _ in identities:
-            env.set_identity(contact, fields["remote_id"], fields["email"])
+        identities.sort(key=lambda item: item[4] or 0)
+        for position, env, contact, fields, _, _, _ in identities:
+            self._place.row = position
+            remote_id = typed_field(fields, "remote_id", OPTIONAL_TEXT)
+            email = typed_field(fields, "email", OPTIONAL_TEXT)
+            env.set_identity(contact, remote_id, email)
 
-        identities.sort(key=lambda item: item[5] or 0)
-        for env, contact, _, _, account_uuid, _ in identities:
+        identities.sort(key=lambda item: item[6] or 0)
+        for position, env, contact, _, _, account_uuid, _ in identities:
+            self._place.row = position
             if account_uuid is not None:
-                env.link(contact, env.accounts[account_uuid])
+                env.link(contact, known(env.accounts, account_uuid, "account"))
+
+    def _read_journal(self) -> tuple[list[Entry], int, int]:
+        """The calls kept, oldest first, and the journal's next id and dropped
+        count; each call's JSON is read, as `GET /__mock/calls` will read it."""
+        entries = []
+        for number, path, status, body in self._rows(
+            "calls", "path, status, body", "id"
+        ):
+            call = read_object(body)
+            for name, value in (("id", number), ("path", path), ("status", status)):
+                if call.get(name) != value:
+                    raise ValueError(
+                        f"the call's {name} is {call.get(name)!r}, the row's {value!r}"
+                    )
+            entries.append(Entry(number, path, status, body))
+
+        self._place = Place("journal")
+        counters = self._connection.execute(
+            "SELECT next_id, dropped FROM journal"
+        ).fetchone()
+        if counters is None:
+            raise ValueError("its one row is missing")
+        next_id = typed(counters[0], "next_id", WHOLE)
+        dropped = typed(counters[1], "dropped", WHOLE)
+        last_id = entries[-1].id if entries else 0
+        if next_id <= last_id or dropped < 0:
+            raise ValueError(
+                f"next_id {next_id} and dropped {dropped} do not fit the calls "
+                f"(last id {last_id})"
+            )
+        return entries, next_id, dropped
 
 
 def environment_body(env: Environment) -> str:
@@ -674,10 +871,10 @@ def environment_body(env: Environment) -> str:
 
 def read_usage(fields: dict) -> Usage:
     return Usage(
-        month=fields["month"],
-        tracked_events=fields["mte"],
-        page_views=fields["mpv"],
-        survey_responses=fields["msr"],
+        month=typed_field(fields, "month", TEXT),
+        tracked_events=typed_field(fields, "mte", WHOLE),
+        page_views=typed_field(fields, "mpv", WHOLE),
+        survey_responses=typed_field(fields, "msr", WHOLE),
     )
 
 
@@ -708,14 +905,14 @@ def contact_row(
 def read_contact(fields: dict) -> Contact:
     """A contact without its remote id and email, which are set in their order."""
     return Contact(
-        uuid=fields["uuid"],
+        uuid=typed_field(fields, "uuid", TEXT),
         remote_id=None,
         email=None,
         first_seen_at=read_time(fields["first_seen_at"]),
         last_seen_at=read_time(fields["last_seen_at"]),
-        display_name=fields["display_name"],
+        display_name=typed_field(fields, "display_name", OPTIONAL_TEXT),
         last_tracking_event_at=read_optional_time(fields["last_tracking_event_at"]),
-        attributes=dict(fields["attributes"]),
+        attributes=dict(typed_field(fields, "attributes", OBJECT)),
     )
 
 
@@ -735,13 +932,13 @@ def account_body(account: Account) -> str:
 
 def read_account(fields: dict) -> Account:
     return Account(
-        uuid=fields["uuid"],
-        remote_id=fields["remote_id"],
+        uuid=typed_field(fields, "uuid", TEXT),
+        remote_id=typed_field(fields, "remote_id", TEXT),
         first_seen_at=read_time(fields["first_seen_at"]),
         last_seen_at=read_time(fields["last_seen_at"]),
-        display_name=fields["display_name"],
-        domain=fields["domain"],
-        attributes=dict(fields["attributes"]),
+        display_name=typed_field(fields, "display_name", OPTIONAL_TEXT),
+        domain=typed_field(fields, "domain", OPTIONAL_TEXT),
+        attributes=dict(typed_field(fields, "attributes", OBJECT)),
     )
 
 
@@ -758,11 +955,11 @@ def event_row(api_key: str, event: Event) -> tuple:
 
 def read_event(fields: dict) -> Event:
     return Event(
-        uuid=fields["uuid"],
-        name=fields["name"],
+        uuid=typed_field(fields, "uuid", TEXT),
+        name=typed_field(fields, "name", TEXT),
         received_at=read_time(fields["received_at"]),
-        path=fields["path"],
-        contact_uuid=fields["contact"]["uuid"],
+        path=typed_field(fields, "path", TEXT),
+        contact_uuid=typed_field(typed_field(fields, "contact", OBJECT), "uuid", TEXT),
     )
 
 
@@ -774,7 +971,9 @@ def segment_body(segment: Segment) -> str:
 
 def read_segment(fields: dict) -> Segment:
     return Segment(
-        uuid=fields["uuid"], name=fields["name"], is_manual=fields["is_manual"]
+        uuid=typed_field(fields, "uuid", TEXT),
+        name=typed_field(fields, "name", TEXT),
+        is_manual=typed_field(fields, "is_manual", FLAG),
     )
 
 
@@ -797,16 +996,16 @@ def form_body(form: Form) -> str:
 
 def read_form(fields: dict) -> Form:
     return Form(
-        uuid=fields["uuid"],
-        name=fields["name"],
+        uuid=typed_field(fields, "uuid", TEXT),
+        name=typed_field(fields, "name", TEXT),
         created_at=read_time(fields["created_at"]),
         updated_at=read_time(fields["updated_at"]),
         published_at=read_optional_time(fields["published_at"]),
         archived_at=read_optional_time(fields["archived_at"]),
-        channels=list(fields["channels"]),
-        page_url=fields["page_url"],
-        folder=fields["folder"],
-        config=dict(fields["config"]),
+        channels=text_list(fields, "channels"),
+        page_url=typed_field(fields, "page_url", OPTIONAL_TEXT),
+        folder=typed_field(fields, "folder", OPTIONAL_TEXT),
+        config=dict(typed_field(fields, "config", OBJECT)),
     )
 
 
@@ -838,12 +1037,12 @@ def response_row(api_key: str, response: Response) -> tuple:
 def read_response(fields: dict) -> Response:
     times = {name: read_optional_time(fields[name]) for name in RESPONSE_TIMES}
     return Response(
-        uuid=fields["uuid"],
-        form_uuid=fields["form_uuid"],
-        contact_uuid=fields["contact_uuid"],
-        show_counter=fields["show_counter"],
-        data=dict(fields["data"]),
-        tag_uuids=list(fields["tag_uuids"]),
+        uuid=typed_field(fields, "uuid", TEXT),
+        form_uuid=typed_field(fields, "form_uuid", TEXT),
+        contact_uuid=typed_field(fields, "contact_uuid", TEXT),
+        show_counter=typed_field(fields, "show_counter", WHOLE),
+        data=dict(typed_field(fields, "data", OBJECT)),
+        tag_uuids=text_list(fields, "tag_uuids"),
         **times,
     )
 
@@ -854,7 +1053,7 @@ def optional_time(moment: datetime | None) -> str | None:
 
 def read_time(text: str) -> datetime:
     """A time as `format_time` writes it."""
-    moment = datetime.fromisoformat(text)
+    moment = datetime.fromisoformat(typed(text, "a time", TEXT))
     if moment.tzinfo is None:
         raise ValueError(f"a time without its zone: {text!r}")
     return moment
@@ -862,3 +1061,32 @@ def read_time(text: str) -> datetime:
 
 def read_optional_time(text: str | None) -> datetime | None:
     return None if text is None else read_time(text)
+
+
+def read_object(text: str) -> dict:
+    """A row's JSON, which must be an object."""
+    fields = json.loads(typed(text, "the body", TEXT))
+    return typed(fields, "the body", OBJECT)
+
+
+def typed(value: Any, name: str, kind: str) -> Any:
+    """`value`, if it is of the `kind` named (`TEXT`, `WHOLE`, ...)."""
+    types = KINDS[kind]
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        raise TypeError(f"{name} must be {kind}, not {reprlib.repr(value)}")
+    return value
+
+
+def typed_field(fields: dict, name: str, kind: str) -> Any:
+    return typed(fields[name], name, kind)
+
+
+def text_list(fields: dict, name: str) -> list[str]:
+    return [typed(item, name, LIST_OF_TEXT) for item in typed_field(fields, name, LIST)]
+
+
+def known(entities: Mapping[str, Any], key: str, kind: str) -> Any:
+    """The entity a row refers to, which must exist."""
+    if key not in entities:
+        raise LookupError(f"no {kind} {reprlib.repr(key)}")
+    return entities[key]

@@ -15,7 +15,9 @@ journal live in a SQLite file as well (`mock_refiner.persistence`): each call ho
 the store's lock from its first step until what it changed and its journal entry
 are committed, so a call that was answered is in the file, even if the process is
 killed right after. Resets, loads and clearing the journal go through `MockRefiner`
-(`reset`, `load`, `clear_calls`) and are saved at once.
+(`reset`, `load`, `clear_calls`) and are saved at once. When the save fails, the
+change is undone (memory is read back from the file) and `StateWriteError` is
+raised, which the app answers with a 500; the call is not journaled.
 
 Limitations: Refiner's success status codes are not documented; the mock answers 200.
 With a state file, calls are answered one at a time.
@@ -190,7 +192,7 @@ class MockRefiner:
         """Forget the state and the rate-limit counters."""
         with self._saving():
             self.store.reset()
-            self.limiter.reset()
+        self.limiter.reset()
 
     def clear_calls(self) -> None:
         """Forget the journal: ids start from 1 again, nothing counts as dropped."""
@@ -204,23 +206,24 @@ class MockRefiner:
         The document is checked once with throwaway ids and time first, so a refused
         one draws no id and no clock reading.
         """
-        trial_ids = (f"trial-{number}" for number in itertools.count(1))
-        build_environments(document, datetime.now(UTC), trial_ids.__next__)
+        check_document(document)
         environments = build_environments(
             document, self.settings.clock(), self.settings.ids
         )
         with self._saving():
             self.store.replace(environments)
-            self.limiter.reset()
+        self.limiter.reset()
         logger.info("loaded %d environments", len(environments))
         return len(environments)
 
     def seed(self, document: Any) -> int:
         """Load a seed document, unless the state file already holds environments:
-        then the file wins and the seed is not loaded. Returns the number of
-        environments loaded (0 when the file won)."""
+        then the file wins and the seed is not loaded, but it is checked all the
+        same (a bad one raises `StateError`). Returns the number of environments
+        loaded (0 when the file won)."""
         kept = len(self.store.environments())
         if self.state_file is not None and kept:
+            check_document(document)
             logger.info(
                 "%s holds %d environments; the seed is not loaded",
                 self.state_file.path,
@@ -232,8 +235,8 @@ class MockRefiner:
 
     def save(self) -> None:
         """Write what changed since the last save to the state file, if any; raises
-        `StateError` when the file cannot be written (the changes wait for the
-        next save)."""
+        `StateWriteError` when the file cannot be written, after undoing the
+        changes in memory (`StateFile.save`)."""
         with self.store.lock:
             if self.state_file is not None:
                 self.state_file.save(self.store, self.journal)
@@ -295,3 +298,10 @@ class MockRefiner:
             raise ApiError(
                 403, {"error": "Event tracking is not available on your plan."}
             )
+
+
+def check_document(document: Any) -> None:
+    """Check a state document as loading it would, with throwaway ids and time, so
+    the check draws no id and no clock reading; raises `StateError`."""
+    trial_ids = (f"trial-{number}" for number in itertools.count(1))
+    build_environments(document, datetime.now(UTC), trial_ids.__next__)

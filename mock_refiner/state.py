@@ -46,6 +46,7 @@ import difflib
 import json
 import logging
 import math
+import os
 import re
 import sys
 from collections.abc import Callable, Collection, Mapping
@@ -259,7 +260,11 @@ def read_state_text(text: str) -> Any:
 
 
 def read_state_file(path: str | Path) -> Any:
-    """The document in a YAML file, or a JSON one (named `.json`)."""
+    """The document in a YAML file, or a JSON one (named `.json`); raises
+    `StateError` naming the file, with the problem on one line."""
+    if not os.fspath(path):
+        raise StateError("the path of the state document is empty")
+
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -268,10 +273,30 @@ def read_state_file(path: str | Path) -> Any:
         if str(path).endswith(".json"):
             return json.loads(text)
         return yaml.load(text, Loader=_StateYamlLoader)
-    except (ValueError, yaml.YAMLError) as error:
+    except ValueError as error:
         raise StateError(f"{path}: {error}") from None
+    except yaml.YAMLError as error:
+        raise StateError(f"{path}: {yaml_problem(error)}") from None
     except RecursionError:
         raise StateError(f"{path}: {TOO_DEEP}") from None
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """A YAML error on one line: the problem and where, then what was being read
+    and from where."""
+    if not isinstance(error, yaml.MarkedYAMLError) or not error.problem:
+        return " ".join(str(error).split())
+
+    text = error.problem + _yaml_place(" at", error.problem_mark)
+    if error.context:
+        text += f" ({error.context}{_yaml_place(' from', error.context_mark)})"
+    return " ".join(text.split())
+
+
+def _yaml_place(word: str, mark: yaml.Mark | None) -> str:
+    if mark is None:
+        return ""
+    return f"{word} line {mark.line + 1}, column {mark.column + 1}"
 
 
 def dump_state(environments: list[Environment]) -> dict:

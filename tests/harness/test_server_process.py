@@ -1,5 +1,5 @@
 """The demo server process under load: one state for every thread, a clean stop on
-SIGTERM, and one clear line when it cannot listen."""
+SIGTERM, and one clear line when it cannot listen or use its state file."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ import httpx
 import pytest
 
 from harness.server import ServeError, listen, url_of
+from mock_refiner import MockRefiner, SequentialIds, Settings
 from tests.conftest import ROOT
 from tests.harness.test_serve import BEARER, KEY, Served, run_serve, start_serve
 
@@ -361,3 +363,57 @@ def test_an_ipv6_address_is_bracketed_in_the_url():
 
     with listener:
         assert re.fullmatch(r"http://\[::1\]:[1-9]\d*", url_of(listener))
+
+
+def damage_pages(path: Path) -> None:
+    """Overwrite every 7th byte from the fourth page on, as a failing disk might."""
+    data = bytearray(path.read_bytes())
+    data[12288::7] = b"\xab" * len(data[12288::7])
+    path.write_bytes(bytes(data))
+
+
+def damage_a_call(path: Path) -> None:
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE calls SET body = '{bad' WHERE id = 3")
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (damage_pages, "Page 27: free space corruption"),
+        (
+            damage_a_call,
+            "row 3 of calls cannot be read (JSONDecodeError: Expecting property "
+            "name enclosed in double quotes: line 1 column 2 (char 1))",
+        ),
+    ],
+)
+def test_a_damaged_state_file_is_one_line_and_exit_2_and_left_as_it_is(
+    tmp_path, damage, problem
+):
+    state = tmp_path / "state.sqlite"
+    mock = MockRefiner(Settings(ids=SequentialIds()), state_file=state)
+    headers = {**BEARER, "Content-Type": "application/json"}
+    for number in range(300):
+        body = f'{{"id": "u{number}", "plan": "pro"}}'.encode()
+        mock.handle("POST", "/v1/identify-user", b"", headers, body)
+    mock.close()
+    damage(state)
+    before = (
+        state.read_bytes(),
+        state.stat().st_mtime_ns,
+        sorted(os.listdir(tmp_path)),
+    )
+
+    finished = run_serve("--port", "0", "--state", str(state))
+
+    assert (finished.returncode, finished.stdout) == (2, "")
+    assert finished.stderr == (
+        f"refiner-harness: {state}: a damaged state file: {problem}\n"
+    )
+    assert (
+        state.read_bytes(),
+        state.stat().st_mtime_ns,
+        sorted(os.listdir(tmp_path)),
+    ) == before

@@ -1,9 +1,12 @@
 """A state file keeps the state and the journal across restarts, exactly; writes cost
-what a call changed; a file that is not a state file is refused and left as it is."""
+what a call changed; a save that fails is a 500 and undone, so memory matches the
+file; a file that is not a state file, is damaged or cannot be written is refused
+and left as it is."""
 
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -12,13 +15,19 @@ import textwrap
 import threading
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 
 from mock_refiner import MockRefiner, StepClock, create_app
-from mock_refiner.persistence import APPLICATION_ID, SCHEMA_VERSION, StateFile
+from mock_refiner.persistence import (
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    StateFile,
+    StateWriteError,
+)
 from mock_refiner.state import StateError
 from tests.mock_refiner.conftest import (
     FORM,
@@ -191,32 +200,176 @@ def test_empty_display_names_and_a_deleted_contact_survive(restart):
     assert env["events"] == []
 
 
-def test_a_failed_save_is_a_500_and_the_next_call_saves_both(
-    restart, path, monkeypatch
-):
-    http = restart()
-    write_calls = StateFile._write_calls
-    failures = iter([True])
+FULL = "database or disk is full"
 
-    def fail_once(state_file: StateFile, calls: object) -> None:
-        if next(failures, False):
-            raise sqlite3.OperationalError("disk I/O error")
+
+@pytest.fixture
+def disk(monkeypatch):
+    """`disk.full = True` makes each save fail as on a full disk, once the
+    transaction has written the state's rows; False lets saves through again."""
+    disk = SimpleNamespace(full=False)
+    write_calls = StateFile._write_calls
+
+    def write_or_fail(state_file: StateFile, calls: object) -> None:
+        if disk.full:
+            raise sqlite3.OperationalError(FULL)
         write_calls(state_file, calls)
 
-    monkeypatch.setattr(StateFile, "_write_calls", fail_once)
+    monkeypatch.setattr(StateFile, "_write_calls", write_or_fail)
+    return disk
 
-    failed = send(http, "POST", "/v1/identify-user", {"id": "u1"})
-    saved = send(http, "POST", "/v1/identify-user", {"id": "u2"})
+
+def failed_save(path: Path) -> tuple[int, dict]:
+    message = f"StateWriteError: {path}: cannot be written: {FULL}"
+    return 500, {"error": f"Internal error: {message}"}
+
+
+def test_a_call_whose_save_fails_is_a_500_and_leaves_no_trace(restart, path, disk):
+    http = restart()
+    send(http, "POST", "/v1/identify-user", {"id": "u1"})
     before = everything(http)
+
+    disk.full = True
+    failed = send(http, "POST", "/v1/identify-user", {"id": "u2", "bio": "x" * 2000})
+    while_full = everything(http)
+    disk.full = False
+    saved = send(http, "POST", "/v1/identify-user", {"id": "u3"})
+    after = everything(http)
+    http = restart()
+
+    assert (failed.status_code, failed.json()) == failed_save(path)
+    assert while_full == before
+    assert saved.status_code == 200
+    assert everything(http) == after
+    [env] = after[0]["environments"]
+    assert [(c["uuid"], c["remote_id"]) for c in env["contacts"]] == [
+        (uuid_n(1), "u1"),
+        (uuid_n(3), "u3"),
+    ]
+    assert env["traits"] == {}
+    assert [(c["id"], c["params"], c["status"]) for c in after[1]["calls"]] == [
+        (1, {"id": "u1"}, 200),
+        (2, {"id": "u3"}, 200),
+    ]
+
+
+def test_an_error_while_saving_undoes_the_call_too(restart, path, monkeypatch):
+    http = restart()
+    send(http, "POST", "/v1/identify-user", {"id": "u1"})
+    before = everything(http)
+    write_calls = StateFile._write_calls
+
+    def fail(state_file: StateFile, calls: object) -> None:
+        raise RuntimeError("no calls today")
+
+    monkeypatch.setattr(StateFile, "_write_calls", fail)
+    failed = send(http, "POST", "/v1/identify-user", {"id": "u2"})
+    while_failing = everything(http)
+    monkeypatch.setattr(StateFile, "_write_calls", write_calls)
     http = restart()
 
     assert (failed.status_code, failed.json()) == (
         500,
-        {
-            "error": f"Internal error: StateError: {path}: cannot be written: "
-            "disk I/O error"
-        },
+        {"error": "Internal error: RuntimeError: no calls today"},
     )
+    assert while_failing == before
+    assert everything(http) == before
+
+
+def test_admin_changes_whose_save_fails_are_500s_and_change_nothing(
+    restart, path, disk
+):
+    http = restart()
+    send(http, "POST", "/v1/identify-user", {"id": "u1"})
+    fault = http.post("/__mock/faults", json={"spec": "status=503,path=/v1/track"})
+    before = everything(http)
+
+    disk.full = True
+    replies = []
+    for change in (
+        lambda: http.post("/__mock/reset"),
+        lambda: http.post("/__mock/reset", params={"what": "state"}),
+        lambda: http.post("/__mock/reset", params={"what": "calls"}),
+        lambda: http.put("/__mock/state", json={"api_key": "other-key-1"}),
+        lambda: send(http, "POST", "/v1/track", {"id": "u1", "event": "Opened"}),
+    ):
+        reply = change()
+        replies.append((reply.status_code, reply.json(), everything(http)))
+    disk.full = False
+    faulted = send(http, "POST", "/v1/track", {"id": "u1", "event": "Opened"})
+    http = restart()
+
+    assert fault.status_code == 201
+    assert replies == [(*failed_save(path), before)] * 5
+    assert (faulted.status_code, faulted.json()) == (
+        503,
+        {"error": "Injected fault: 503 Service Unavailable"},
+    )
+    state, journal = everything(http)
+    assert state == before[0]
+    assert [(c["id"], c["status"], c["notes"]) for c in journal["calls"]] == [
+        (1, 200, []),
+        (2, 503, ["injected fault: status 503 (rule 1)"]),
+    ]
+
+
+def fill_the_disk(mock: MockRefiner) -> None:
+    """Let the state file grow by no page, as on a full disk: SQLite itself then
+    refuses a write that needs a new page."""
+    assert mock.state_file is not None
+    connection = mock.state_file._connection
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    connection.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def test_a_write_sqlite_finds_no_room_for_is_undone(path):
+    mock = MockRefiner(deterministic_settings(), state_file=path)
+    mock.handle("POST", "/v1/identify-user", b"", BEARER_JSON, identify("u1"))
+    before = (mock.store.snapshot(), mock.journal.calls(), mock.journal.dropped)
+    fill_the_disk(mock)
+    traits = {f"note_{number}": "x" * 2000 for number in range(8)}
+
+    with pytest.raises(StateWriteError) as refused:
+        mock.handle(
+            "POST",
+            "/v1/identify-user",
+            b"",
+            BEARER_JSON,
+            json.dumps({"id": "u2", **traits}).encode(),
+        )
+    kept = (mock.store.snapshot(), mock.journal.calls(), mock.journal.dropped)
+    mock.close()
+    restarted = MockRefiner(deterministic_settings(), state_file=path)
+
+    assert str(refused.value) == f"{path}: cannot be written: {FULL}"
+    assert kept == before
+    assert (
+        restarted.store.snapshot(),
+        restarted.journal.calls(),
+        restarted.journal.dropped,
+    ) == before
+    restarted.close()
+
+
+def test_changes_that_cannot_be_read_back_are_saved_with_the_next_call(
+    restart, path, disk, monkeypatch
+):
+    http = restart()
+    restore = StateFile.restore
+
+    def unreadable(state_file: StateFile, store: object, journal: object) -> None:
+        raise StateError("unreadable")
+
+    monkeypatch.setattr(StateFile, "restore", unreadable)
+    disk.full = True
+    failed = send(http, "POST", "/v1/identify-user", {"id": "u1"})
+    disk.full = False
+    saved = send(http, "POST", "/v1/identify-user", {"id": "u2"})
+    before = everything(http)
+    monkeypatch.setattr(StateFile, "restore", restore)
+    http = restart()
+
+    assert (failed.status_code, failed.json()) == failed_save(path)
     assert saved.status_code == 200
     assert everything(http) == before
     [env] = before[0]["environments"]
@@ -521,32 +674,206 @@ def test_a_file_that_is_not_a_state_file_is_refused_and_left_as_it_is(
     [
         (
             "UPDATE contacts SET body = 'not json'",
-            "the state cannot be read (JSONDecodeError: Expecting value: line 1 "
-            "column 1 (char 0))",
+            "row 1 of contacts cannot be read (JSONDecodeError: Expecting value: "
+            "line 1 column 1 (char 0))",
         ),
         (
             "UPDATE contacts SET account_uuid = 'nowhere'",
-            "the state cannot be read (KeyError: 'nowhere')",
+            "row 1 of contacts cannot be read (LookupError: no account 'nowhere')",
+        ),
+        (
+            "UPDATE contacts SET api_key = 'elsewhere'",
+            "row 1 of contacts cannot be read (KeyError: 'elsewhere')",
+        ),
+        (
+            "UPDATE contacts SET body = json_set(body, '$.attributes', json('[1]'))",
+            "row 1 of contacts cannot be read (TypeError: attributes must be an "
+            "object, not [1])",
+        ),
+        (
+            "UPDATE contacts SET body = json_set(body, '$.email', 7)",
+            "row 1 of contacts cannot be read (TypeError: email must be text or "
+            "null, not 7)",
+        ),
+        (
+            "UPDATE environments SET body = json_set(body, '$.usage.mte', 'many')",
+            "row 1 of environments cannot be read (TypeError: mte must be a whole "
+            "number, not 'many')",
+        ),
+        (
+            "UPDATE events SET body = json_set(body, '$.contact.uuid', 'nobody')",
+            "row 1 of events cannot be read (LookupError: no contact 'nobody')",
+        ),
+        (
+            "UPDATE events SET body = json_set(body, '$.received_at', 'soon')",
+            "row 1 of events cannot be read (ValueError: Invalid isoformat string: "
+            "'soon')",
+        ),
+        (
+            "UPDATE traits SET type = 'float'",
+            "row 1 of traits cannot be read (ValueError: type must be one of "
+            "('string', 'integer', 'date'), not 'float')",
+        ),
+        (
+            "UPDATE calls SET body = '{bad' WHERE id = 2",
+            "row 2 of calls cannot be read (JSONDecodeError: Expecting property name "
+            "enclosed in double quotes: line 1 column 2 (char 1))",
+        ),
+        (
+            "UPDATE calls SET body = '[]'",
+            "row 1 of calls cannot be read (TypeError: the body must be an object, "
+            "not [])",
+        ),
+        (
+            "UPDATE calls SET path = '/v1/other' WHERE id = 2",
+            "row 2 of calls cannot be read (ValueError: the call's path is "
+            "'/v1/track', the row's '/v1/other')",
+        ),
+        (
+            "UPDATE journal SET next_id = 2",
+            "the journal table cannot be read (ValueError: next_id 2 and dropped 0 "
+            "do not fit the calls (last id 2))",
         ),
         (
             "DELETE FROM journal",
-            "the journal cannot be read (TypeError: cannot "
-            "unpack non-iterable NoneType object)",
+            "the journal table cannot be read (ValueError: its one row is missing)",
         ),
     ],
 )
 def test_a_state_file_with_damaged_rows_is_refused(path, change, problem):
     mock = MockRefiner(deterministic_settings(), state_file=path)
     mock.handle("POST", "/v1/identify-user", b"", BEARER_JSON, identify("u1"))
+    mock.handle("POST", "/v1/track", b"", BEARER_JSON, track("u1"))
     mock.close()
     with sqlite3.connect(path) as connection:
         connection.execute(change)
     connection.close()
+    before = unchanged(path)
 
     with pytest.raises(StateError) as refused:
         MockRefiner(deterministic_settings(), state_file=path)
 
     assert str(refused.value) == f"{path}: a damaged state file: {problem}"
+    assert unchanged(path) == before
+
+
+def damage_pages(path: Path) -> None:
+    """Overwrite every 7th byte from the fourth page on, as a failing disk might."""
+    data = bytearray(path.read_bytes())
+    data[12288::7] = b"\xab" * len(data[12288::7])
+    path.write_bytes(bytes(data))
+
+
+def test_a_state_file_with_damaged_pages_is_refused_and_left_as_it_is(path):
+    mock = MockRefiner(deterministic_settings(), state_file=path)
+    for number in range(300):
+        mock.handle(
+            "POST", "/v1/identify-user", b"", BEARER_JSON, identify(f"u{number}")
+        )
+    mock.close()
+    damage_pages(path)
+    before = unchanged(path)
+
+    with pytest.raises(StateError) as refused:
+        create_app(deterministic_settings(), state_file=path)
+
+    assert str(refused.value) == (
+        f"{path}: a damaged state file: Page 27: free space corruption"
+    )
+    assert unchanged(path) == before
+
+
+def test_a_path_that_is_not_a_regular_file_is_refused_and_nothing_is_made(tmp_path):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    siblings = sorted(tmp_path.iterdir())
+    devices = sorted(Path("/dev").glob("null*"))
+
+    refusals = []
+    for path in (folder, pipe, Path("/dev/null")):
+        with pytest.raises(StateError) as refused:
+            MockRefiner(deterministic_settings(), state_file=path)
+        refusals.append(str(refused.value))
+
+    assert refusals == [
+        f"{folder}: not a regular file",
+        f"{pipe}: not a regular file",
+        "/dev/null: not a regular file",
+    ]
+    assert sorted(tmp_path.iterdir()) == siblings
+    assert sorted(Path("/dev").glob("null*")) == devices
+
+
+def test_an_empty_path_is_refused():
+    with pytest.raises(StateError) as refused:
+        MockRefiner(deterministic_settings(), state_file="")
+
+    assert str(refused.value) == "the state file has no name: the path is empty"
+
+
+READ_ONLY_OPEN = textwrap.dedent(
+    """
+    import sys
+    from mock_refiner import MockRefiner
+    from mock_refiner.state import StateError
+
+    try:
+        MockRefiner(state_file=sys.argv[1])
+    except StateError as error:
+        print(error)
+    """
+)
+
+
+def without_root_override() -> list[str]:
+    """A command prefix that takes away root's power to write any file, so a
+    read-only file is read-only; nothing for another user."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: nothing is read-only")
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--"]
+
+
+@pytest.mark.parametrize("read_only", ["file", "folder"])
+def test_a_state_file_that_cannot_be_written_is_refused_and_nothing_is_left(
+    tmp_path, read_only
+):
+    folder = tmp_path / "state"
+    folder.mkdir()
+    path = folder / "mock.sqlite"
+    mock = MockRefiner(deterministic_settings(), state_file=path)
+    mock.handle("POST", "/v1/identify-user", b"", BEARER_JSON, identify("u1"))
+    mock.close()
+    (path if read_only == "file" else folder).chmod(0o555)
+    before = unchanged(path)
+
+    try:
+        finished = subprocess.run(
+            [*without_root_override(), sys.executable, "-c", READ_ONLY_OPEN, path],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+        after = unchanged(path)
+    finally:
+        folder.chmod(0o755)
+        path.chmod(0o644)
+
+    assert (finished.returncode, finished.stderr) == (0, "")
+    assert (
+        finished.stdout
+        == {
+            "file": f"{path}: cannot be written: Permission denied\n",
+            "folder": f"{path}: cannot be written: no permission to add files to "
+            f"{folder}\n",
+        }[read_only]
+    )
+    assert after == before
 
 
 def test_a_state_file_in_a_missing_folder_is_refused(tmp_path):
