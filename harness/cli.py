@@ -109,8 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve_command.add_argument(
         "--profile",
         default="rudderstack",
-        help="mapper profile of the ingest API (default: rudderstack)",
+        help="mapper profile or transformer URL of the ingest API "
+        "(default: rudderstack)",
     )
+    add_transformer_options(serve_command)
     serve_command.add_argument(
         "--state",
         metavar="FILE",
@@ -404,6 +406,7 @@ def serve_command(arguments: argparse.Namespace) -> int:
         rate_limits=arguments.rate_limits,
         journal_limit=arguments.journal_limit,
     )
+    configure_profiles([arguments.profile], arguments)
 
     on_terminate = signal.signal(signal.SIGTERM, stop_serving)
     try:
@@ -438,6 +441,10 @@ def fault_rule(text: str) -> FaultRule:
 def build_server_app(arguments: argparse.Namespace, settings: Settings) -> Flask:
     """The demo server's app from the `serve` flags; seed errors name the file."""
     from harness.server import create_server_app
+
+    for flag, path in (("--state", arguments.state), ("--seed", arguments.seed)):
+        if path == "":
+            raise ValueError(f"{flag} must name a file")
 
     document = read_state_file(arguments.seed) if arguments.seed is not None else None
     app = create_server_app(settings, arguments.profile, state_file=arguments.state)

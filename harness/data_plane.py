@@ -18,7 +18,12 @@ ends it with the gateway's plain-text reply:
    mapper of ``app.extensions["refiner_profile"]`` with the destination config
    ``{"apiKey": <write key>, **destination_config}``, then through the delivery
    step (:func:`harness.delivery.to_wire`) into the app's ``MockRefiner`` in
-   process, and its outcome is kept in the ingest log (:class:`IngestLog`).
+   process, and its outcome is kept in the ingest log (:class:`IngestLog`). A
+   mapper that maps in batches (a transformer URL) gets all of a request's events
+   in one :func:`harness.mapper.map_many` call (:func:`ingest_events`); when the
+   transformer cannot be asked or its reply cannot be used, every event of the
+   request is ``failed`` with status :data:`TRANSFORMER_FAILED` and the
+   transformer's error as the reason.
 
 The SDK is answered ``200 ok`` once its events are accepted, whatever the mapper or
 Refiner then make of them, as the gateway answers before any destination sees them.
@@ -60,7 +65,14 @@ from werkzeug.exceptions import ClientDisconnected
 
 from harness.delivery import WireRequest, to_wire, well_formed
 from harness.ingest import JsonError, load_json
-from harness.mapper import MappingError, get_mapper
+from harness.mapper import (
+    MappingError,
+    MappingOutcome,
+    get_mapper,
+    map_many,
+    maps_in_batches,
+)
+from harness.transformer import TransformerError
 from mock_refiner.admin import reset_hooks
 from mock_refiner.faults import DroppedConnection, call_with_faults
 from mock_refiner.service import MockRefiner
@@ -78,6 +90,10 @@ MAX_BODY_BYTES = 4000 * 1024
 
 INGEST_LIMIT = 10_000
 """How many events the ingest log keeps when the settings name no journal limit."""
+
+TRANSFORMER_FAILED = 502
+"""The status of an event the transformer could not map: it could not be reached,
+answered late or with an error, or gave a reply that cannot be used."""
 
 OK = "ok"
 NO_WRITE_KEY = "failed to read writekey from header"
@@ -264,7 +280,7 @@ def ingest(call_type: str = BATCH) -> Response:
     received_at = utc_now()
     for event in events:
         enrich(event, received_at, request.remote_addr or "")
-        ingest_event(event, write_key, received_at)
+    ingest_events(events, write_key, received_at)
 
     return Response(OK, status=200, content_type=TEXT_PLAIN)
 
@@ -469,26 +485,75 @@ def rfc3339_milli(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def ingest_events(
+    events: list[dict[str, Any]], write_key: str, received_at: datetime
+) -> list[dict[str, Any]]:
+    """Maps a request's events, delivers what the mapper made of each into the mock
+    and logs the outcomes; returns the ingest log entries, in order.
+
+    A mapper that maps in batches (a transformer URL) is asked once for all the
+    events; when it raises :class:`TransformerError`, every event is ``failed``
+    with status :data:`TRANSFORMER_FAILED` and the error as the reason, in one
+    WARNING line (any other error: status 500, logged with its traceback). Any
+    other mapper maps each event on its own.
+    """
+    app = current_app
+    mapper = get_mapper(app.extensions["refiner_profile"])
+    if not maps_in_batches(mapper):
+        return [ingest_event(event, write_key, received_at) for event in events]
+
+    config = _destination_config(write_key)
+    try:
+        mapped = map_many(mapper, [(event, config) for event in events])
+    except TransformerError as error:
+        entries = _unmapped(
+            events, write_key, received_at, TRANSFORMER_FAILED, str(error)
+        )
+        logger.warning(
+            "%s from %s: not mapped: %d %s",
+            _events_named(entries),
+            write_key,
+            TRANSFORMER_FAILED,
+            error,
+        )
+        return entries
+    except Exception as error:  # a broken mapper must not stop the request
+        reason = f"Internal error: {type(error).__name__}"
+        entries = _unmapped(events, write_key, received_at, 500, reason)
+        logger.exception("%s from %s: not mapped", _events_named(entries), write_key)
+        return entries
+
+    return [
+        ingest_event(event, write_key, received_at, outcome)
+        for event, outcome in zip(events, mapped, strict=True)
+    ]
+
+
 def ingest_event(
-    event: dict[str, Any], write_key: str, received_at: datetime
+    event: dict[str, Any],
+    write_key: str,
+    received_at: datetime,
+    mapped: MappingOutcome | None = None,
 ) -> dict[str, Any]:
-    """Maps one event, delivers what the mapper made into the mock and logs the
-    outcome; returns the ingest log entry."""
+    """Delivers what the mapper made of one event into the mock and logs the
+    outcome; returns the ingest log entry. ``mapped`` is the mapper's request or
+    refusal when the event was mapped with others; without it the event is mapped
+    here."""
     app = current_app
     mock: MockRefiner = app.extensions["mock_refiner"]
-    config = {"apiKey": write_key, **app.extensions[_CONFIG_KEY]}
     outcome: dict[str, Any]
 
     try:
-        refiner_request = get_mapper(app.extensions["refiner_profile"])(event, config)
-        wire = to_wire(
-            refiner_request.method,
-            refiner_request.endpoint,
-            refiner_request.headers,
-            refiner_request.form,
-        )
+        if mapped is None:
+            mapper = get_mapper(app.extensions["refiner_profile"])
+            mapped = mapper(event, _destination_config(write_key))
+        if isinstance(mapped, MappingError):
+            raise mapped
+        wire = to_wire(mapped.method, mapped.endpoint, mapped.headers, mapped.form)
     except MappingError as refusal:
         outcome = _outcome("refused", refusal.status, refusal.message)
+    except TransformerError as error:
+        outcome = _outcome("failed", TRANSFORMER_FAILED, str(error))
     except Exception as error:  # a broken event must not stop the request
         logger.exception("could not map or encode a %s event", event.get("type"))
         outcome = _outcome("failed", 500, f"Internal error: {type(error).__name__}")
@@ -500,6 +565,33 @@ def ingest_event(
     )
     _log_entry(entry)
     return entry
+
+
+def _destination_config(write_key: str) -> dict[str, Any]:
+    """The destination config of a write key's events: the key as Refiner's API key,
+    unless the app's extra config names one."""
+    return {"apiKey": write_key, **current_app.extensions[_CONFIG_KEY]}
+
+
+def _unmapped(
+    events: list[dict[str, Any]],
+    write_key: str,
+    received_at: datetime,
+    status: int,
+    reason: str,
+) -> list[dict[str, Any]]:
+    """Records every event of a request the mapper could not map as failed, with
+    one status and reason; the caller logs them in one line."""
+    log = ingest_log(current_app)
+    return [
+        log.record(
+            received_at=received_at,
+            write_key=write_key,
+            message=event,
+            **_outcome("failed", status, reason),
+        )
+        for event in events
+    ]
 
 
 def _deliver(mock: MockRefiner, wire: WireRequest) -> dict[str, Any]:
@@ -555,10 +647,22 @@ def _log_entry(entry: Mapping[str, Any]) -> None:
             entry["status"],
             entry["reason"],
         )
+    elif entry["call_id"] is None and entry["status"] is not None:
+        logger.warning("%s: failed: %s %s", summary, entry["status"], entry["reason"])
     else:
         logger.warning(
             "%s: refused by Refiner: %s %s", summary, entry["status"], entry["reason"]
         )
+
+
+def _events_named(entries: list[dict[str, Any]]) -> str:
+    """``event 4``, ``events 4 to 6`` or ``events 4, 6``: the ids of log entries."""
+    ids = [entry["id"] for entry in entries]
+    if len(ids) == 1:
+        return f"event {ids[0]}"
+    if ids == list(range(ids[0], ids[0] + len(ids))):
+        return f"events {ids[0]} to {ids[-1]}"
+    return "events " + ", ".join(str(number) for number in ids)
 
 
 def _gateway_error(refusal: GatewayRefusal) -> Response:

@@ -39,7 +39,13 @@ from typing import Any
 
 from harness.expectations import show
 from harness.ingest import read_map_inputs
-from harness.mapper import MappingError, MappingOutcome, get_mapper, map_many
+from harness.mapper import (
+    MappingError,
+    MappingOutcome,
+    get_mapper,
+    map_many,
+    shown_profile,
+)
 from harness.probe import quiet_mock
 from harness.report import count
 from harness.runner import Replay, deliver, replay_settings
@@ -264,14 +270,15 @@ state of the event's API key after it."""
 
 def diff(sources: Sequence[Source], profile_a: str, profile_b: str) -> DiffReport:
     """Maps every source's events with both profiles, replays each side and
-    compares requests and state event by event."""
+    compares requests and state event by event. The report names a transformer URL
+    without its user and password."""
     pairs = [pair for source in sources for pair in source.events]
     replayed_a = replay_sources(sources, map_many(get_mapper(profile_a), pairs))
     replayed_b = replay_sources(sources, map_many(get_mapper(profile_b), pairs))
 
     return DiffReport(
-        profile_a,
-        profile_b,
+        shown_profile(profile_a),
+        shown_profile(profile_b),
         [
             diff_source(source, side_a, side_b)
             for source, side_a, side_b in zip(

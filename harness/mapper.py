@@ -11,7 +11,8 @@ RudderStack would report. Profiles are looked up by name:
 
 :func:`map_many` maps a list of ``(message, config)`` pairs at once: a mapper with a
 ``map_many`` method of its own (the transformer) gets the whole list, any other is
-called once per pair.
+called once per pair. :func:`shown_profile` is a profile as reports and logs show it:
+a transformer URL without the user and password it may hold.
 """
 
 from __future__ import annotations
@@ -91,6 +92,17 @@ def reference_profile(profile: str) -> str:
     return REFERENCE_PROFILE if is_transformer_url(profile) else profile
 
 
+def shown_profile(profile: str) -> str:
+    """A profile as output shows it: a transformer URL with its user and password
+    as ``***``, anything else unchanged."""
+    if not is_transformer_url(profile):
+        return profile
+
+    from harness.transformer import without_credentials
+
+    return without_credentials(profile)
+
+
 def get_mapper(profile: str) -> Mapper:
     """The mapper for a profile name or transformer URL; ``KeyError`` names the
     known profiles."""
@@ -114,13 +126,17 @@ def map_event(
     return get_mapper(profile)(message, config)
 
 
+def maps_in_batches(mapper: Mapper) -> bool:
+    """Whether a mapper maps a list of events at once (a transformer URL)."""
+    return callable(getattr(mapper, "map_many", None))
+
+
 def map_many(
     mapper: Mapper, pairs: Sequence[tuple[Any, Mapping[str, Any]]]
 ) -> list[MappingOutcome]:
     """Maps every ``(message, config)`` pair, in order: one request or refusal each."""
-    batch = getattr(mapper, "map_many", None)
-    if batch is not None:
-        return batch(pairs)
+    if maps_in_batches(mapper):
+        return mapper.map_many(pairs)  # type: ignore[attr-defined]
     return [_map_one(mapper, message, config) for message, config in pairs]
 
 

@@ -31,6 +31,7 @@ from harness.mapper import (
     get_mapper,
     map_many,
     reference_profile,
+    shown_profile,
 )
 from harness.scenario import Scenario, api_key
 from harness.transformer import TransformerError
@@ -168,7 +169,7 @@ def replay_scenario(
 ) -> ScenarioResult:
     """Resets the mock behind ``connection``, seeds it, replays the scenario into it
     and compares its expectations; whatever goes wrong is the result's error."""
-    result = ScenarioResult(scenario=scenario, profile=profile)
+    result = ScenarioResult(scenario=scenario, profile=shown_profile(profile))
     started = time.perf_counter()
 
     try:
@@ -189,7 +190,7 @@ def replay_scenario(
         logger.info(
             "scenario %s under %s failed to run",
             scenario.name,
-            profile,
+            result.profile,
             exc_info=True,
         )
         result.error = f"{type(error).__name__}: {error}"

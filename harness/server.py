@@ -51,6 +51,7 @@ QUIET_LEVELS = {
     "mock_refiner": logging.WARNING,
     "mock_refiner.service": logging.ERROR,
     "harness.data_plane": logging.ERROR,
+    "httpx": logging.WARNING,
 }
 GRANIAN_LOGGING = {
     "version": 1,
@@ -217,8 +218,8 @@ def printable_path(path_info: str) -> str:
 def quiet_mock_logs() -> Iterator[None]:
     """Make the access line the only line per call: the mock's and the data plane's
     own lines about each call (the call, its refusal, each event delivered, a fault,
-    an admin action, a seed loaded) are silenced, their errors are not. The levels are
-    restored on leaving."""
+    an admin action, a seed loaded) and httpx's line per request to a transformer
+    URL are silenced, their errors are not. The levels are restored on leaving."""
     levels = {name: logging.getLogger(name).level for name in QUIET_LEVELS}
     for name, level in QUIET_LEVELS.items():
         logging.getLogger(name).setLevel(level)

@@ -7,6 +7,7 @@ import gzip
 import json
 import logging
 import re
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,8 +28,16 @@ from harness.data_plane import (
 from harness.fixtures import LiveServer
 from harness.runner import REPLAY_START, replay_settings
 from harness.server import create_server_app
+from harness.transformer import TransformerMapper, configure
 from mock_refiner import Settings
 from tests.conftest import SDK_BATCHES
+from tests.harness.test_serve import start_serve
+from tests.harness.transformer_fake import (
+    ProfileTransformer,
+    Recorder,
+    answering,
+    serving,
+)
 
 WRITE_KEY = "wk-test-0001"
 TEXT = "text/plain; charset=utf-8"
@@ -1091,3 +1100,237 @@ def test_the_captured_sdk_requests_reach_refiner_as_the_profile_maps_them(
             for a in environment["accounts"]
         ]
         assert accounts == SDK_ACCOUNTS[key]
+
+
+# A transformer URL as the data plane's mapper -----------------------------------
+
+
+def events_of(captured: dict[str, Any]) -> int:
+    body = captured["body"]
+    return len(body["batch"]) if "batch" in body else 1
+
+
+def test_a_transformer_url_maps_each_requests_events_in_one_batch(serve):
+    fake = ProfileTransformer()
+    with serving(fake) as url:
+        configure(url, batch_size=100, timeout=10)
+        plane = serve(profile=url)
+        replay_sdk_requests(plane)
+
+    assert fake.batches == [events_of(captured) for captured in sdk_requests()]
+    assert plane.outcomes() == SDK_OUTCOMES["rudderstack"]
+    for key in ("wk-test", "wk-node"):
+        names = [e["name"] for e in plane.environment(key)["events"]]
+        assert names == SDK_EVENTS["rudderstack"][key]
+
+
+def test_a_request_larger_than_the_transformer_batch_takes_several(serve):
+    fake = ProfileTransformer()
+    batch = [{**TRACK, "type": "track", "event": f"E{number}"} for number in range(5)]
+    with serving(fake) as url:
+        configure(url, batch_size=2, timeout=10)
+        plane = serve(profile=url)
+        reply = plane.post(document={"batch": batch})
+
+    assert_gateway_reply(reply, (200, "ok"))
+    assert fake.batches == [2, 2, 1]
+    assert fake.job_ids == [1, 2, 3, 4, 5]
+    assert plane.outcomes() == [("track", "delivered", 200, None)] * 5
+    names = [event["name"] for event in plane.environment()["events"]]
+    assert names == ["E0", "E1", "E2", "E3", "E4"]
+
+
+THREE_EVENTS = {
+    "batch": [
+        {**IDENTIFY, "type": "identify"},
+        {**TRACK, "type": "track"},
+        {**PAGE, "type": "page"},
+    ]
+}
+
+
+def unreachable(port: int) -> str:
+    return (
+        f"transformer http://127.0.0.1:{port} cannot be reached: "
+        "POST /v0/destinations/refiner: [Errno 111] Connection refused"
+    )
+
+
+def assert_unmapped(plane: Plane, reason: str, caplog) -> None:
+    """The three events failed with ``reason``, in one WARNING line, and nothing
+    reached Refiner."""
+    events = plane.ingested()["events"]
+    assert [
+        (e["id"], e["type"], e["outcome"], e["status"], e["reason"], e["call_id"])
+        for e in events
+    ] == [
+        (1, "identify", "failed", 502, reason, None),
+        (2, "track", "failed", 502, reason, None),
+        (3, "page", "failed", 502, reason, None),
+    ]
+    records = [r for r in caplog.records if r.name == "harness.data_plane"]
+    assert [(r.levelname, r.getMessage(), r.exc_info) for r in records] == [
+        ("WARNING", f"events 1 to 3 from {WRITE_KEY}: not mapped: 502 {reason}", None)
+    ]
+    assert plane.http.get("/__mock/calls").json() == {"calls": [], "dropped": 0}
+    assert plane.http.get("/__mock/state").json() == {"environments": []}
+
+
+def test_an_unreachable_transformer_fails_every_event_with_its_reason(serve, caplog):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    plane = serve(profile=f"http://127.0.0.1:{port}")
+    caplog.set_level(logging.INFO, logger="harness.data_plane")
+
+    reply = plane.post(document=THREE_EVENTS)
+
+    assert_gateway_reply(reply, (200, "ok"))
+    assert_unmapped(plane, unreachable(port), caplog)
+
+
+@pytest.mark.parametrize(
+    ("fault", "problem"),
+    [
+        ("error", "answered 500: transformer crashed"),
+        ("not-json", "replied with text that is not JSON: <html>Bad Gateway</html>"),
+        ("short", "got 2 replies for 3 events"),
+        ("slow", "gave no reply within 0.2 s"),
+    ],
+)
+def test_a_misbehaving_transformer_fails_every_event_of_the_request(
+    serve, caplog, fault, problem
+):
+    fake = ProfileTransformer(fault=fault, delay=1.0)
+    with serving(fake) as url:
+        configure(url, timeout=0.2)
+        plane = serve(profile=url)
+        caplog.set_level(logging.INFO, logger="harness.data_plane")
+        reply = plane.post(document=THREE_EVENTS)
+
+    assert_gateway_reply(reply, (200, "ok"))
+    assert fake.batches == [3]
+    reason = f"transformer {url}: POST /v0/destinations/refiner {problem}"
+    assert_unmapped(plane, reason, caplog)
+
+
+def test_a_reply_outside_refiner_fails_the_events_and_is_sent_nowhere(serve, caplog):
+    recorder = Recorder()
+    with serving(recorder) as elsewhere:
+        output = {
+            "method": "POST",
+            "endpoint": f"{elsewhere}/evil",
+            "headers": {},
+            "body": {"FORM": {"id": "user-1"}},
+        }
+        with serving(answering({"statusCode": 200, "output": output})) as url:
+            plane = serve(profile=url)
+            caplog.set_level(logging.INFO, logger="harness.data_plane")
+            reply = plane.post(document=THREE_EVENTS)
+
+    assert_gateway_reply(reply, (200, "ok"))
+    reason = (
+        f"transformer {url}: POST /v0/destinations/refiner: the reply for jobId 1: "
+        f'output.endpoint "{elsewhere}/evil" is not a path under '
+        "https://api.refiner.io/v1/ (without query, fragment or dot segments)"
+    )
+    assert_unmapped(plane, reason, caplog)
+    assert recorder.paths == []
+
+
+def test_a_mapper_that_breaks_fails_the_events_and_the_sdk_still_gets_ok(
+    serve, caplog, monkeypatch
+):
+    def broken(self, pairs):
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(TransformerMapper, "map_many", broken)
+    plane = serve(profile="http://127.0.0.1:9")
+    caplog.set_level(logging.INFO, logger="harness.data_plane")
+
+    reply = plane.post(document=THREE_EVENTS)
+
+    assert_gateway_reply(reply, (200, "ok"))
+    assert plane.outcomes() == [
+        ("identify", "failed", 500, "Internal error: RuntimeError"),
+        ("track", "failed", 500, "Internal error: RuntimeError"),
+        ("page", "failed", 500, "Internal error: RuntimeError"),
+    ]
+    records = [r for r in caplog.records if r.name == "harness.data_plane"]
+    assert [(r.levelname, r.getMessage()) for r in records] == [
+        ("ERROR", f"events 1 to 3 from {WRITE_KEY}: not mapped")
+    ]
+    assert records[0].exc_info[0] is RuntimeError
+    assert_still_serving(plane)
+
+
+def test_the_transformers_credentials_are_not_shown_in_reasons_or_logs(serve, caplog):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    plane = serve(profile=f"http://harness:s3cret@127.0.0.1:{port}")
+    caplog.set_level(logging.DEBUG)
+
+    plane.post(document=THREE_EVENTS)
+
+    reason = unreachable(port).replace("http://", "http://***@")
+    assert [e["reason"] for e in plane.ingested()["events"]] == [reason] * 3
+    assert "s3cret" not in caplog.text
+    assert f"not mapped: 502 {reason}" in caplog.text
+
+
+def test_serve_maps_with_a_transformer_url_and_logs_only_its_calls(tmp_path):
+    fake = ProfileTransformer()
+    with serving(fake) as url:
+        served = start_serve(
+            tmp_path / "serve.log", "--profile", url, "--transformer-batch", "2"
+        )
+        try:
+            with served.client() as client:
+                reply = client.post(
+                    "/rudderstack/v1/batch", json=THREE_EVENTS, auth=(WRITE_KEY, "")
+                )
+                ingested = client.get("/__mock/ingest").json()
+        finally:
+            status = served.stop()
+
+    assert (reply.status_code, reply.text) == (200, "ok")
+    assert fake.batches == [2, 1]
+    assert [(e["type"], e["outcome"]) for e in ingested["events"]] == [
+        ("identify", "delivered"),
+        ("track", "delivered"),
+        ("page", "delivered"),
+    ]
+    assert status == 0
+    assert served.calls_logged() == ["POST /rudderstack/v1/batch -> 200"]
+
+
+def test_serve_passes_the_transformer_settings_to_the_data_plane(tmp_path):
+    fake = ProfileTransformer(fault="slow", delay=2.0)
+    with serving(fake) as url:
+        served = start_serve(
+            tmp_path / "serve.log",
+            *("--profile", url, "--transformer-batch", "2"),
+            *("--transformer-timeout", "0.3"),
+        )
+        try:
+            with served.client() as client:
+                reply = client.post(
+                    "/rudderstack/v1/batch", json=THREE_EVENTS, auth=(WRITE_KEY, "")
+                )
+                ingested = client.get("/__mock/ingest").json()
+        finally:
+            status = served.stop()
+
+    assert (reply.status_code, reply.text) == (200, "ok")
+    assert fake.batches == [2]
+    reason = (
+        f"transformer {url}: POST /v0/destinations/refiner gave no reply within 0.3 s"
+    )
+    assert [(e["outcome"], e["status"], e["reason"]) for e in ingested["events"]] == [
+        ("failed", 502, reason)
+    ] * 3
+    assert status == 0
+    assert served.calls_logged() == [
+        "POST /rudderstack/v1/batch -> 200",
+    ]

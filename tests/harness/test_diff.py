@@ -288,6 +288,32 @@ def test_the_transformer_and_the_rudderstack_profile_agree_on_every_vector(
     assert fake.batches == [70]
 
 
+@pytest.mark.parametrize("report_format", ["text", "json"])
+def test_a_transformer_url_is_shown_without_its_user_and_password(
+    transformer, vectors, capsys, report_format
+):
+    url, fake = transformer
+    secret = url.replace("http://", "http://harness:s3cret@")
+    masked = url.replace("http://", "http://***@")
+
+    status, out, err = run(
+        ["diff", "--profile", secret, "--profile", "rudderstack", str(vectors)]
+        + ["--format", report_format],
+        capsys,
+    )
+
+    assert (status, err) == (0, "")
+    if report_format == "text":
+        assert out == (
+            f"A: {masked}\nB: rudderstack\n\nno differences in 70 events from 1 "
+            "source\n"
+        )
+    else:
+        assert json.loads(out)["profiles"] == {"A": masked, "B": "rudderstack"}
+    assert "s3cret" not in out
+    assert fake.authorizations == ["Basic aGFybmVzczpzM2NyZXQ="]
+
+
 def test_rudderstack_and_documented_differ_as_the_profile_table_says(capsys):
     status, out, err = run(
         [

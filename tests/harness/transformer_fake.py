@@ -10,9 +10,15 @@ matches no recorded case makes the whole request fail with 400 and the item name
 ``fault`` makes it misbehave the ways a real service can: ``"error"`` answers 500,
 ``"not-json"`` answers an HTML page, ``"short"`` leaves out the last reply item,
 ``"slow"`` waits ``delay`` seconds before answering. ``batches`` records the number
-of items of every request received.
+of items of every request received, ``authorizations`` its ``Authorization`` header.
 
-:func:`serving` runs it (or any WSGI app) on a free port of 127.0.0.1.
+:class:`ProfileTransformer` answers every item with what the harness's own
+``rudderstack`` profile makes of it, for tests about how replies are used (the data
+plane's enriched events match no recorded case).
+
+:func:`raw` and :func:`answering` make transformers that always give one reply, for
+replies the fake never gives; :class:`Recorder` stands for a server that must never
+be called. :func:`serving` runs any of them on a free port of 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -21,14 +27,17 @@ import copy
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from harness.mapper import MappingError, map_event
+
 PATH = "/v0/destinations/refiner"
+WSGIApp = Callable[[dict[str, Any], Any], Any]
 FAULTS = (None, "error", "not-json", "short", "slow")
 
 
@@ -53,6 +62,7 @@ class TransformerFake:
         self.delay = delay
         self.batches: list[int] = []
         self.job_ids: list[int] = []
+        self.authorizations: list[str | None] = []
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -77,6 +87,7 @@ class TransformerFake:
                 return _json({"error": f"item {number}: {reply}"}, 400)
             replies.append(reply)
         self.batches.append(len(items))
+        self.authorizations.append(request.headers.get("Authorization"))
         self.job_ids.extend(item["metadata"]["jobId"] for item in items)
 
         return self.deliver(replies)
@@ -108,6 +119,73 @@ class TransformerFake:
         if self.fault == "slow":
             time.sleep(self.delay)
         return _json(replies, 200)
+
+
+class ProfileTransformer(TransformerFake):
+    """The transformer's processor endpoint, answering with the ``rudderstack``
+    profile's request or refusal for each item, shaped as the transformer's reply."""
+
+    def __init__(self, fault: str | None = None, delay: float = 1.0) -> None:
+        super().__init__([], fault=fault, delay=delay)
+
+    def reply_to(self, item: Any) -> dict[str, Any] | str:
+        if not isinstance(item, dict) or not isinstance(item.get("destination"), dict):
+            return "an item must hold message, destination and metadata"
+        try:
+            request = map_event(item["message"], item["destination"]["Config"])
+        except MappingError as refusal:
+            return {
+                "metadata": item["metadata"],
+                "statusCode": refusal.status,
+                "error": refusal.message,
+            }
+        output = {
+            "version": "1",
+            "type": "REST",
+            "method": request.method,
+            "endpoint": request.endpoint,
+            "headers": request.headers,
+            "params": {},
+            "body": {"JSON": {}, "JSON_ARRAY": {}, "XML": {}, "FORM": request.form},
+            "files": {},
+            "userId": "",
+        }
+        return {"output": output, "metadata": item["metadata"], "statusCode": 200}
+
+
+def raw(body: bytes) -> WSGIApp:
+    """A WSGI app that answers every request with ``body`` as JSON, status 200."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        Request(environ).get_data()
+        response = Response(body, mimetype="application/json")
+        return response(environ, start_response)
+
+    return app
+
+
+def answering(reply: dict[str, Any]) -> WSGIApp:
+    """A WSGI app that answers each posted item with a copy of ``reply`` carrying
+    the item's metadata."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        items = json.loads(Request(environ).get_data())
+        replies = [{**reply, "metadata": item["metadata"]} for item in items]
+        response = Response(json.dumps(replies), mimetype="application/json")
+        return response(environ, start_response)
+
+    return app
+
+
+class Recorder:
+    """A WSGI app that answers 200 to anything and records each request's path."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        self.paths.append(Request(environ).path)
+        return Response("{}", mimetype="application/json")(environ, start_response)
 
 
 def _json(document: Any, status: int) -> Response:
