@@ -75,6 +75,7 @@ from harness.mapper import (
 from harness.transformer import TransformerError
 from mock_refiner.admin import reset_hooks
 from mock_refiner.faults import DroppedConnection, call_with_faults
+from mock_refiner.persistence import StateWriteError
 from mock_refiner.service import MockRefiner
 from mock_refiner.settings import utc_now
 from mock_refiner.traits import format_time
@@ -609,6 +610,13 @@ def _deliver(mock: MockRefiner, wire: WireRequest) -> dict[str, Any]:
     except DroppedConnection as dropped:
         reason = "connection dropped (injected fault)"
         return _outcome("failed", None, reason, dropped.call_id)
+    except Exception as error:  # a failed save must not stop the request
+        if isinstance(error, StateWriteError):
+            logger.error("could not save a delivered event: %s", error)
+        else:
+            logger.exception("could not deliver a %s event", wire.method)
+        reason = f"Internal error: {type(error).__name__}: {error}"
+        return _outcome("failed", 500, reason)
 
     delivered = 200 <= reply.status < 300
     return _outcome(

@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import socket
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from harness.runner import REPLAY_START, replay_settings
 from harness.server import create_server_app
 from harness.transformer import TransformerMapper, configure
 from mock_refiner import Settings
+from mock_refiner.persistence import StateFile
 from tests.conftest import SDK_BATCHES
 from tests.harness.test_serve import start_serve
 from tests.harness.transformer_fake import (
@@ -741,6 +743,33 @@ def test_a_fault_body_that_is_not_an_object_is_the_reason_as_json(plane, body, r
     plane.post("track", TRACK)
 
     assert plane.outcomes() == [("track", "failed", 503, reason)]
+
+
+def test_an_event_whose_save_fails_is_failed_and_the_rest_go_on(
+    serve, tmp_path, monkeypatch
+):
+    plane = serve(state_file=tmp_path / "state.sqlite")
+    write_calls = StateFile._write_calls
+
+    def fail(state_file: StateFile, calls: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    plane.post("track", {"userId": "u", "event": "E0"})
+    monkeypatch.setattr(StateFile, "_write_calls", fail)
+    refused = plane.post("track", {"userId": "u", "event": "E1"})
+    monkeypatch.setattr(StateFile, "_write_calls", write_calls)
+    plane.post("track", {"userId": "u", "event": "E2"})
+
+    assert (refused.status_code, refused.text) == (200, "ok")
+    events = plane.ingested()["events"]
+    assert [(e["outcome"], e["status"], e["call_id"]) for e in events] == [
+        ("delivered", 200, 1),
+        ("failed", 500, None),
+        ("delivered", 200, 2),
+    ]
+    assert events[1]["reason"].startswith("Internal error: StateWriteError: ")
+    assert [e["name"] for e in plane.environment()["events"]] == ["E0", "E2"]
+    plane.app.extensions["mock_refiner"].close()
 
 
 def test_the_documented_profile_maps_the_events(serve):
