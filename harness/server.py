@@ -24,6 +24,7 @@ import fcntl
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from logging.handlers import QueueHandler, QueueListener
@@ -45,6 +46,7 @@ from mock_refiner import Settings, create_app
 logger = logging.getLogger(__name__)
 
 BLOCKING_THREADS = 4
+STOP_GRACE = 5
 BACKLOG = 1024
 HEADER_VARIABLES = ("CONTENT_TYPE", "CONTENT_LENGTH")
 QUIET_LEVELS = {
@@ -253,14 +255,34 @@ class _ThreadServer(MTServer):
             log_dictconfig=GRANIAN_LOGGING,
         )
         self.listener = listener
+        self._stop_deadline: threading.Timer | None = None
 
     def _check_gil(self) -> None:
         """Serve with the GIL on."""
+
+    def signal_handler_interrupt(self, *args: Any, **kwargs: Any) -> None:
+        """Stop on SIGINT or SIGTERM: granian lets the calls in progress finish; if
+        clients keep their connections busy past `STOP_GRACE` seconds, the process
+        ends anyway. Every call answered by then is in the state (and in the state
+        file, which commits each call before answering it)."""
+        super().signal_handler_interrupt(*args, **kwargs)
+        if self._stop_deadline is None:
+            self._stop_deadline = threading.Timer(STOP_GRACE, _stop_now)
+            self._stop_deadline.daemon = True
+            self._stop_deadline.start()
 
     def _init_shared_socket(self) -> None:
         """Hand the bound socket to granian, which closes it when it stops."""
         self._shd = SocketHolder(self.listener.detach(), False, self.backlog)
         self._sfd = self._shd.get_fd()
+
+
+def _stop_now() -> None:
+    """End the process after a stop that took longer than `STOP_GRACE` seconds."""
+    logger.warning("calls still open %d s after the stop signal; stopping", STOP_GRACE)
+    time.sleep(0.2)
+    logging.shutdown()
+    os._exit(0)
 
 
 def serve(

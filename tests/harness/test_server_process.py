@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.server import ServeError, listen, url_of
+from harness.server import STOP_GRACE, ServeError, listen, url_of
 from mock_refiner import MockRefiner, SequentialIds, Settings
 from tests.conftest import ROOT
 from tests.harness.test_serve import BEARER, KEY, Served, run_serve, start_serve
@@ -145,6 +145,35 @@ def test_sigterm_under_load_stops_the_server_with_exit_0(server):
     assert not loading.is_alive()
     assert set(statuses) <= {200, "failed"}
     assert "Traceback" not in server.log.read_text(encoding="utf-8")
+
+
+def test_a_call_still_open_after_the_grace_period_does_not_hold_the_stop(
+    tmp_path: Path,
+):
+    served = start_serve(tmp_path / "serve.log", "--fault", "delay=60000,path=/v1/")
+    outcome: list[str] = []
+
+    def hold() -> None:
+        try:
+            httpx.get(f"{served.url}/v1/", headers=BEARER, timeout=90, trust_env=False)
+        except httpx.RemoteProtocolError as error:
+            outcome.append(str(error))
+
+    held = threading.Thread(target=hold, daemon=True)
+    try:
+        held.start()
+        time.sleep(0.5)
+
+        assert served.stop() == 0
+        assert served.log_lines()[-1].endswith(
+            f"calls still open {STOP_GRACE} s after the stop signal; stopping"
+        )
+        held.join(timeout=20)
+        assert outcome == ["Server disconnected without sending a response."]
+    finally:
+        if served.process.poll() is None:
+            served.process.kill()
+            served.process.wait(timeout=20)
 
 
 def test_a_port_in_use_is_one_line_and_exit_2(server):
