@@ -465,13 +465,13 @@ def build_server_app(arguments: argparse.Namespace, settings: Settings) -> Flask
 
 
 def announce(url: str) -> None:
-    """The one startup line, on stderr."""
-    print(
+    """The one startup line, on stderr, in one write: log lines from other threads
+    cannot land inside it."""
+    sys.stderr.write(
         f"Refiner mock on {url} (dashboard: /, admin: /__mock/state, /__mock/calls);"
-        " Ctrl-C stops it",
-        file=sys.stderr,
-        flush=True,
+        " Ctrl-C stops it\n"
     )
+    sys.stderr.flush()
 
 
 def stop_serving(signum: int, frame: object) -> None:
