@@ -42,10 +42,12 @@ from harness.dashboard import dashboard
 from harness.data_plane import data_plane
 from harness.mapper import get_mapper
 from mock_refiner import Settings, create_app
+from mock_refiner.faults import DROP_MESSAGE, DROPPED_KEY, DroppedConnection
 
 logger = logging.getLogger(__name__)
 
 BLOCKING_THREADS = 4
+DROPPED_TRACE_END = f"{DroppedConnection.__name__}: {DROP_MESSAGE}"
 STOP_GRACE = 5
 BACKLOG = 1024
 HEADER_VARIABLES = ("CONTENT_TYPE", "CONTENT_LENGTH")
@@ -63,6 +65,18 @@ GRANIAN_LOGGING = {
         "granian.access": {"propagate": False},
     },
 }
+
+
+class DroppedCallFilter(logging.Filter):
+    """Leaves out granian's report of a call a `drop` fault ended on purpose (a
+    traceback granian writes as the record's text): the access line and the journal
+    tell it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("_granian"):
+            return True
+
+        return not str(record.msg).rstrip().endswith(DROPPED_TRACE_END)
 
 
 def create_server_app(
@@ -183,6 +197,8 @@ class AccessLog:
             return self.app(environ, start)
         finally:
             milliseconds = (time.perf_counter() - started) * 1000
+            if environ.get(DROPPED_KEY):
+                status = "dropped"
             method = environ.get("REQUEST_METHOD", "")
             path = environ.get("PATH_INFO", "")
             logger.log(
@@ -332,7 +348,9 @@ def queued_logging() -> Iterator[None]:
     handlers = root.handlers[:]
     lines: SimpleQueue[logging.LogRecord] = SimpleQueue()
     writer = QueueListener(lines, *handlers, respect_handler_level=True)
-    root.handlers[:] = [RecordQueueHandler(lines)]
+    handler = RecordQueueHandler(lines)
+    handler.addFilter(DroppedCallFilter())
+    root.handlers[:] = [handler]
     writer.start()
     try:
         yield

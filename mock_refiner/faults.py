@@ -80,6 +80,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ADMIN_PREFIX = "/__mock"
+DROPPED_KEY = "mock_refiner.dropped"
+DROP_MESSAGE = "injected fault: connection dropped"
 MAX_DELAY_MS = 600_000
 MAX_RETRY_AFTER = 31_536_000
 MAX_TIMES = 1_000_000_000
@@ -624,7 +626,7 @@ def call_with_faults(
         method, path, query_string, headers, body, rule.status, reply, fault.note
     )
     if rule.drop:
-        raise DroppedConnection("injected fault: connection dropped", call["id"])
+        raise DroppedConnection(DROP_MESSAGE, call["id"])
 
     extra = {} if rule.retry_after is None else {"Retry-After": str(rule.retry_after)}
     return Reply(rule.status, reply, extra, call_id=call["id"])
@@ -738,15 +740,17 @@ def read_body(environ: Mapping) -> bytes | None:
     return b""
 
 
-def drop_connection(environ: Mapping, start_response: StartResponse) -> Iterable[bytes]:
-    """Close the call's connection without a complete response (see Limitations)."""
+def drop_connection(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+    """Close the call's connection without a complete response (see Limitations).
+    `environ[DROPPED_KEY]` tells the server's access log that the drop was meant."""
+    environ[DROPPED_KEY] = True
     connection = environ.get("werkzeug.socket")
     if isinstance(connection, socket.socket):
         try:
             connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             logger.warning("could not shut the socket of a dropped call")
-        raise DroppedConnection("injected fault: connection dropped")
+        raise DroppedConnection(DROP_MESSAGE)
 
     if "waitress.client_disconnected" in environ:
         try:
@@ -768,4 +772,4 @@ def drop_connection(environ: Mapping, start_response: StartResponse) -> Iterable
 
 def _cut_body() -> Iterator[bytes]:
     yield b"{"
-    raise DroppedConnection("injected fault: connection dropped")
+    raise DroppedConnection(DROP_MESSAGE)

@@ -25,7 +25,7 @@ BANNER = re.compile(
     r"/__mock/state, /__mock/calls\); Ctrl-C stops it\n"
 )
 CALL_LINE = re.compile(
-    r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (.+ -> \d{3}) \(\d+\.\d ms\)"
+    r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (.+ -> (?:\d{3}|dropped)) \(\d+\.\d ms\)"
 )
 STARTUP_SECONDS = 30
 
@@ -205,6 +205,19 @@ def test_the_log_line_leaves_the_query_out_and_escapes_control_characters(serve)
     assert reply.status_code == 404
     assert served.stop() == 0
     assert served.calls_logged() == ["GET /v1/a\\nbé -> 404"]
+
+
+def test_a_dropped_call_is_one_log_line_without_a_traceback(serve):
+    served = serve("--fault", "drop,path=/v1/,times=1")
+
+    with served.client() as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.get("/v1/", headers=BEARER)
+        answered = client.get("/v1/", headers=BEARER)
+
+    assert answered.status_code == 200
+    assert served.stop() == 0
+    assert served.calls_logged() == ["GET /v1/ -> dropped", "GET /v1/ -> 200"]
 
 
 def test_ctrl_c_stops_the_server_with_exit_0(serve):
