@@ -280,12 +280,17 @@ class _ThreadServer(MTServer):
         """Stop on SIGINT or SIGTERM: granian lets the calls in progress finish; if
         clients keep their connections busy past `STOP_GRACE` seconds, the process
         ends anyway. Every call answered by then is in the state (and in the state
-        file, which commits each call before answering it)."""
-        super().signal_handler_interrupt(*args, **kwargs)
+        file, which commits each call before answering it).
+
+        The handler runs in the main thread, which may be inside granian's wait on
+        `main_loop_interrupt` holding that event's lock; setting the event from
+        here could then wait for ever, so another thread sets it."""
+        self.interrupt_signal = True
         if self._stop_deadline is None:
             self._stop_deadline = threading.Timer(STOP_GRACE, _stop_now)
             self._stop_deadline.daemon = True
             self._stop_deadline.start()
+            threading.Thread(target=self.main_loop_interrupt.set, daemon=True).start()
 
     def _init_shared_socket(self) -> None:
         """Hand the bound socket to granian, which closes it when it stops."""
