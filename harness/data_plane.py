@@ -606,6 +606,7 @@ def _deliver(mock: MockRefiner, wire: WireRequest) -> dict[str, Any]:
             url.query.encode("ascii"),
             wire.headers,
             wire.body,
+            wait=False,
         )
     except DroppedConnection as dropped:
         reason = "connection dropped (injected fault)"

@@ -600,22 +600,28 @@ def call_with_faults(
     query_string: bytes,
     headers: Mapping[str, str],
     body: bytes,
+    wait: bool = True,
 ) -> Reply:
     """Answer a call the app makes to its own mock (the data plane delivering an
     event) as the fault rules would answer it over the network: a status fault's reply,
     the real reply after a delay, or `DroppedConnection` raised for a drop. Each fault
-    is journaled as for a call from outside."""
+    is journaled as for a call from outside. With `wait` False a delay is noted but
+    not waited: the caller has a client of its own waiting (an SDK whose events the
+    data plane delivers before answering it), whom the delay must not hold up."""
     fault = mock.faults.pick(method.upper(), path)
     if fault is None:
         return mock.handle(method, path, query_string, headers, body)
 
-    logger.info("%s %s: %s", method, path, fault.note)
     rule = fault.rule
-    if rule.delay_ms:
+    note = fault.note
+    if rule.delay_ms and not wait:
+        note = f"{note}, not waited by the data plane"
+    logger.info("%s %s: %s", method, path, note)
+    if rule.delay_ms and wait:
         time.sleep(rule.delay_ms / 1000)
 
     if not rule.answers():
-        token = _call_notes.set((*_call_notes.get(), (path, fault.note)))
+        token = _call_notes.set((*_call_notes.get(), (path, note)))
         try:
             return mock.handle(method, path, query_string, headers, body)
         finally:
@@ -623,7 +629,7 @@ def call_with_faults(
 
     reply = {} if rule.drop else rule.reply_body()
     call = mock.journal_fault(
-        method, path, query_string, headers, body, rule.status, reply, fault.note
+        method, path, query_string, headers, body, rule.status, reply, note
     )
     if rule.drop:
         raise DroppedConnection(DROP_MESSAGE, call["id"])

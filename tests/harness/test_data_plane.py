@@ -726,11 +726,35 @@ def test_deliveries_meet_the_fault_rules_of_their_refiner_path(plane):
         (1, 503, ["injected fault: status 503 (rule 1)"]),
         (2, 429, ["injected fault: status 429, Retry-After 7 (rule 2)"]),
         (3, None, ["injected fault: drop connection (rule 3)"]),
-        (4, 200, ["injected fault: delay 1 ms (rule 4)"]),
+        (4, 200, ["injected fault: delay 1 ms (rule 4), not waited by the data plane"]),
         (5, 200, []),
     ]
     names = [event["name"] for event in plane.environment()["events"]]
     assert names == ["E3", "E4"]
+
+
+def test_a_delay_on_refiner_does_not_hold_up_the_sdk(plane):
+    rule = {"path": "/v1/*", "delay_ms": 60_000, "status": 503}
+    assert plane.http.post("/__mock/faults", json=rule).status_code == 201
+
+    reply = plane.post("batch", {"batch": [{**TRACK, "type": "track"}] * 3})
+
+    assert (reply.status_code, reply.text) == (200, "ok")
+    assert (
+        plane.outcomes()
+        == [("track", "failed", 503, "Injected fault: 503 Service Unavailable")] * 3
+    )
+    notes = [call["notes"] for call in plane.http.get("/__mock/calls").json()["calls"]]
+    assert (
+        notes
+        == [
+            [
+                "injected fault: delay 60000 ms, then status 503 (rule 1), "
+                "not waited by the data plane"
+            ]
+        ]
+        * 3
+    )
 
 
 @pytest.mark.parametrize(
