@@ -56,7 +56,7 @@ class RefinerApi:
                 "/" + path_info.lstrip("/"),
                 str(environ.get("QUERY_STRING", "")).encode("latin-1"),
                 dict(EnvironHeaders(environ).items()),
-                read_body(environ),
+                read_body(environ, self.mock.settings.max_body_bytes),
             )
             status, body, extra = reply.status, reply.body, reply.headers
         except Exception as error:
@@ -75,11 +75,13 @@ class RefinerApi:
         return [] if method.upper() == "HEAD" else [encoded]
 
 
-def read_body(environ: dict) -> bytes | None:
-    """The request body as Flask's `request.get_data()` reads it; None when it cannot
-    be read (a broken chunked body, a client gone)."""
+def read_body(environ: dict, limit: int) -> bytes | None:
+    """The request body as Flask's `request.get_data()` reads it, but at most one
+    byte past `limit`, so an over-long body costs no more memory than that and the
+    mock can refuse it; None when it cannot be read (a broken chunked body, a client
+    gone)."""
     try:
-        return get_input_stream(environ).read()
+        return get_input_stream(environ).read(limit + 1)
     except (OSError, ValueError, HTTPException):
         logger.warning(
             "could not read the body of %s %s",

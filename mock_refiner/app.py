@@ -23,6 +23,10 @@ from mock_refiner.state import read_state_file
 
 logger = logging.getLogger(__name__)
 
+MAX_ADMIN_BODY_BYTES = 64 * 1024 * 1024
+"""The largest body the Flask side takes (state documents, fault rules); more is a
+413. The data plane has a smaller limit of its own."""
+
 
 def create_app(
     settings: Settings | None = None,
@@ -53,6 +57,7 @@ def create_app(
 
     app = Flask(__name__)
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    app.config["MAX_CONTENT_LENGTH"] = MAX_ADMIN_BODY_BYTES
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.url_map.merge_slashes = False

@@ -274,6 +274,12 @@ class MockRefiner:
         if body is None:
             raise ApiError.bad_request("The request body could not be read.")
 
+        limit = self.settings.max_body_bytes
+        if len(body) > limit:
+            raise ApiError(
+                413, {"error": f"The request body is larger than {limit} bytes."}
+            )
+
         try:
             content_type = find_header(headers, "Content-Type")
             record.params = parse_params(method, query_string, content_type, body)

@@ -57,6 +57,7 @@ class Settings:
     is 50 in one source and 100 in two others. `rate_limits` turns on the documented
     4,000 calls a minute per key and 100 per user identifier. On the `essentials`
     plan, track-event is refused; the plans' monthly limits are the mock's own figures.
+    A `/v1` body over `max_body_bytes` (4 MiB; Refiner documents no limit) is a 413.
     `journal_limit` is how many calls the journal keeps, the newest; 0 keeps none
     (each call is still counted as dropped).
     """
@@ -71,6 +72,7 @@ class Settings:
     rate_limit_per_key: int = 4000
     rate_limit_per_user: int = 100
     plan: str = "growth"
+    max_body_bytes: int = 4 * 1024 * 1024
     journal_limit: int = 10_000
 
     def __post_init__(self) -> None:
@@ -80,6 +82,8 @@ class Settings:
             )
         if self.string_cap < 1 or self.trait_limit < 0:
             raise ValueError("string_cap must be at least 1 and trait_limit at least 0")
+        if self.max_body_bytes < 1:
+            raise ValueError("max_body_bytes must be at least 1")
         if not 1 <= self.default_page_length <= 1000:
             raise ValueError("default_page_length must be from 1 to 1000")
         if (

@@ -374,3 +374,57 @@ def test_an_error_outside_the_mock_is_a_json_500(http, app, monkeypatch):
         {"error": "Internal error: RuntimeError: adapter broke"},
     )
     assert working.status_code == 200
+
+
+@pytest.mark.parametrize("size", [4 * 1024 * 1024 + 1, 20 * 1024 * 1024])
+def test_a_body_over_the_limit_is_a_413_journaled_without_its_params(http, size):
+    body = b"id=u1&pad=" + b"a" * (size - len(b"id=u1&pad="))
+
+    reply = http.post(
+        "/v1/identify-user", content=body, headers={**BEARER, "Content-Type": FORM}
+    )
+
+    assert (reply.status_code, reply.json()) == (
+        413,
+        {"error": "The request body is larger than 4194304 bytes."},
+    )
+    assert state(http) == {"environments": []}
+    assert [(c["status"], c["params"]) for c in calls(http)] == [(413, {})]
+    assert http.get("/v1", headers=BEARER).status_code == 200
+
+
+def test_a_body_at_the_limit_is_read(http):
+    body = b"id=u1&pad=" + b"a" * (4 * 1024 * 1024 - len(b"id=u1&pad="))
+
+    reply = http.post(
+        "/v1/identify-user", content=body, headers={**BEARER, "Content-Type": FORM}
+    )
+
+    assert reply.status_code == 200
+
+
+def test_the_body_limit_is_a_setting(serve):
+    settings = deterministic_settings()
+    settings.max_body_bytes = 10
+    http = serve(create_app(settings))
+
+    reply = http.post("/v1/identify-user", data={"id": "u1"}, headers=BEARER)
+    too_large = http.post(
+        "/v1/identify-user", data={"id": "u123456789"}, headers=BEARER
+    )
+
+    assert reply.status_code == 200
+    assert (too_large.status_code, too_large.json()) == (
+        413,
+        {"error": "The request body is larger than 10 bytes."},
+    )
+
+
+def test_an_admin_body_over_64_mib_is_a_413(http):
+    reply = http.put("/__mock/state", content=b" " * (64 * 1024 * 1024 + 1))
+
+    assert (reply.status_code, reply.json()) == (
+        413,
+        {"error": "Request entity too large"},
+    )
+    assert state(http) == {"environments": []}
