@@ -99,6 +99,10 @@ def calls() -> Response | tuple[Response, int]:
 @admin.post("/reset")
 def reset() -> Response | tuple[Response, int]:
     """Clear the state, the journal and the fault rules, or one of them."""
+    if len(request.args.getlist("what")) > 1:
+        message = "Give the what parameter once; without it, everything is reset."
+        return jsonify({"error": message}), 400
+
     what = request.args.get("what") or None
     if what is not None and what not in RESET_PARTS:
         message = (

@@ -428,3 +428,16 @@ def test_an_admin_body_over_64_mib_is_a_413(http):
         {"error": "Request entity too large"},
     )
     assert state(http) == {"environments": []}
+
+
+def test_reset_takes_what_at_most_once(http):
+    http.post("/v1/identify-user", data={"id": "u1"}, headers=BEARER)
+
+    reply = http.post("/__mock/reset?what=calls&what=state")
+
+    assert (reply.status_code, reply.json()) == (
+        400,
+        {"error": "Give the what parameter once; without it, everything is reset."},
+    )
+    assert len(calls(http)) == 1
+    assert len(state(http)["environments"]) == 1
