@@ -46,7 +46,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.strategies import SearchStrategy
 
 from harness.failure_scenarios import save_failure
-from harness.mapper import get_mapper
+from harness.mapper import get_mapper, shown_profile
 from harness.probe import Probe, probing, quiet_mock
 
 FUZZ_PHASES = (Phase.explicit, Phase.generate, Phase.shrink)
@@ -258,8 +258,8 @@ class ProgressLines:
     def text(name: str, profile: str, examples: int, failures: int) -> str:
         plural = "" if failures == 1 else "s"
         return (
-            f"{name:<22} {profile:<12} {examples:>6} examples  {failures} "
-            f"failure{plural}"
+            f"{name:<22} {shown_profile(profile):<12} {examples:>6} examples  "
+            f"{failures} failure{plural}"
         )
 
     def update(self, name: str, examples: int, failures: int) -> None:
@@ -393,7 +393,7 @@ def report(runs: list[PropertyRun], seed_value: int) -> str:
     for run in runs:
         result = "ok" if run.passed else f"FAIL ({len(run.failures)})"
         lines.append(
-            f"{run.name:<22} {run.profile:<12} {run.examples:>8} "
+            f"{run.name:<22} {shown_profile(run.profile):<12} {run.examples:>8} "
             f"{run.seconds:>8.2f} {run.examples_per_second:>10.1f}  {result}"
         )
     for run in runs:
@@ -402,7 +402,8 @@ def report(runs: list[PropertyRun], seed_value: int) -> str:
             lines.append(f"kinds of change seen by {run.name}: {seen}")
     for run in runs:
         for index, failure in enumerate(run.failures.values()):
-            lines.append(f"FAIL {run.name} under {run.profile}: {failure.message}")
+            profile = shown_profile(run.profile)
+            lines.append(f"FAIL {run.name} under {profile}: {failure.message}")
             if index < len(run.saved):
                 path, replay_fails = run.saved[index]
                 replays = "fails" if replay_fails else "PASSES: not reproduced"

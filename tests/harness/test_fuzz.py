@@ -427,3 +427,16 @@ def test_the_fuzz_command_refuses_bad_numbers(option, capsys):
 def test_an_unknown_profile_is_refused(capsys):
     assert main(["fuzz", "--profile", "nope"]) == 2
     assert "unknown profile 'nope'" in capsys.readouterr().err
+
+
+def test_a_transformer_url_shows_without_its_credentials_in_the_report():
+    from harness.fuzz import Failure, ProgressLines, PropertyRun, report
+
+    url = "http://harness:s3cret@127.0.0.1:9090"
+    run = PropertyRun("mapper-refusals", url, examples=3, seconds=1.0)
+    run.failures["x"] = Failure("x", "boom", {}, [], {})
+
+    text = report([run], 0) + ProgressLines.text("mapper-refusals", url, 3, 1)
+
+    assert "s3cret" not in text
+    assert "http://***@127.0.0.1:9090" in text
