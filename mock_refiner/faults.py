@@ -65,6 +65,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
@@ -586,6 +587,31 @@ def _view(entry: _Entry) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def noting(path: str, note: str) -> Iterator[None]:
+    """While the mock answers a delayed call with this path, its journal entry gets
+    `note` (`injected_notes`)."""
+    token = _call_notes.set((*_call_notes.get(), (path, note)))
+    try:
+        yield
+    finally:
+        _call_notes.reset(token)
+
+
+def journal_answer(
+    mock: MockRefiner,
+    fault: Fault,
+    note: str,
+    request: tuple[str, str, bytes, Mapping[str, str], bytes | None],
+) -> tuple[Any, int]:
+    """Journal a call that a status or drop fault answers; its reply body (`{}` for
+    a drop) and journal id."""
+    rule = fault.rule
+    reply = {} if rule.drop else rule.reply_body()
+    call = mock.journal_fault(*request, rule.status, reply, note)
+    return reply, call["id"]
+
+
 def injected_notes(path: str) -> list[str]:
     """The notes of the faults injected into the call being answered (a delay) when
     it has this path, for the mock to add to its journal entry. Calls the app makes
@@ -621,21 +647,16 @@ def call_with_faults(
         time.sleep(rule.delay_ms / 1000)
 
     if not rule.answers():
-        token = _call_notes.set((*_call_notes.get(), (path, note)))
-        try:
+        with noting(path, note):
             return mock.handle(method, path, query_string, headers, body)
-        finally:
-            _call_notes.reset(token)
 
-    reply = {} if rule.drop else rule.reply_body()
-    call = mock.journal_fault(
-        method, path, query_string, headers, body, rule.status, reply, note
-    )
+    request = (method, path, query_string, headers, body)
+    reply, call_id = journal_answer(mock, fault, note, request)
     if rule.drop:
-        raise DroppedConnection(DROP_MESSAGE, call["id"])
+        raise DroppedConnection(DROP_MESSAGE, call_id)
 
     extra = {} if rule.retry_after is None else {"Retry-After": str(rule.retry_after)}
-    return Reply(rule.status, reply, extra, call_id=call["id"])
+    return Reply(rule.status, reply, extra, call_id=call_id)
 
 
 StartResponse = Callable[..., Any]
@@ -664,11 +685,8 @@ class FaultInjector:
             time.sleep(fault.rule.delay_ms / 1000)
 
         if not fault.rule.answers():
-            token = _call_notes.set((*_call_notes.get(), (path, fault.note)))
-            try:
+            with noting(path, fault.note):
                 return self.app(environ, start_response)
-            finally:
-                _call_notes.reset(token)
 
         return self._answer(fault, method, path, environ, start_response)
 
@@ -682,11 +700,9 @@ class FaultInjector:
     ) -> Iterable[bytes]:
         rule = fault.rule
         query_string = str(environ.get("QUERY_STRING", "")).encode("latin-1")
-        headers = request_headers(environ)
-        body = read_body(environ)
-        reply = {} if rule.drop else rule.reply_body()
-        self.mock.journal_fault(
-            method, path, query_string, headers, body, rule.status, reply, fault.note
+        request = (method, path, query_string, request_headers(environ))
+        reply, _ = journal_answer(
+            self.mock, fault, fault.note, (*request, read_body(environ))
         )
 
         if rule.drop:
