@@ -258,26 +258,25 @@ def configure_profiles(profiles: Iterable[str], arguments: argparse.Namespace) -
         get_mapper(profile)
 
 
-def count_number(text: str) -> int:
-    """A whole number of 0 or more, for argparse."""
+def whole_number(text: str, low: int) -> int:
+    """A whole number of `low` or more, for argparse."""
     try:
         number = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{number} is not 0 or more")
+    if number < low:
+        raise argparse.ArgumentTypeError(f"{number} is not {low} or more")
     return number
+
+
+def count_number(text: str) -> int:
+    """A whole number of 0 or more, for argparse."""
+    return whole_number(text, 0)
 
 
 def positive_number(text: str) -> int:
     """A whole number of 1 or more, for argparse."""
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{number} is not 1 or more")
-    return number
+    return whole_number(text, 1)
 
 
 def fuzz_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
