@@ -14,13 +14,10 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from werkzeug._internal import _wsgi_decoding_dance
-from werkzeug.datastructures import EnvironHeaders
-from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.wsgi import get_input_stream
 
 from mock_refiner.service import MockRefiner
+from mock_refiner.wsgi import query_string, read_body, request_headers, request_path
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +42,7 @@ class RefinerApi:
         self.mock = mock
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        path_info = _wsgi_decoding_dance(environ.get("PATH_INFO") or "")
+        path_info = request_path(environ)
         if not is_refiner_path(path_info):
             return self.app(environ, start_response)
 
@@ -54,8 +51,8 @@ class RefinerApi:
             reply = self.mock.handle(
                 method,
                 "/" + path_info.lstrip("/"),
-                str(environ.get("QUERY_STRING", "")).encode("latin-1"),
-                dict(EnvironHeaders(environ).items()),
+                query_string(environ),
+                request_headers(environ),
                 read_body(environ, self.mock.settings.max_body_bytes),
             )
             status, body, extra = reply.status, reply.body, reply.headers
@@ -73,22 +70,6 @@ class RefinerApi:
         ]
         start_response(status_line(status), headers)
         return [] if method.upper() == "HEAD" else [encoded]
-
-
-def read_body(environ: dict, limit: int) -> bytes | None:
-    """The request body as Flask's `request.get_data()` reads it, but at most one
-    byte past `limit`, so an over-long body costs no more memory than that and the
-    mock can refuse it; None when it cannot be read (a broken chunked body, a client
-    gone)."""
-    try:
-        return get_input_stream(environ).read(limit + 1)
-    except (OSError, ValueError, HTTPException):
-        logger.warning(
-            "could not read the body of %s %s",
-            environ.get("REQUEST_METHOD"),
-            environ.get("PATH_INFO"),
-        )
-        return None
 
 
 def status_line(status: int) -> str:

@@ -74,6 +74,7 @@ from typing import TYPE_CHECKING, Any
 
 from mock_refiner.params import MAX_DEPTH
 from mock_refiner.routes import Reply
+from mock_refiner.wsgi import query_string, read_body, request_headers, request_path
 
 if TYPE_CHECKING:
     from mock_refiner.service import MockRefiner
@@ -699,11 +700,9 @@ class FaultInjector:
         start_response: StartResponse,
     ) -> Iterable[bytes]:
         rule = fault.rule
-        query_string = str(environ.get("QUERY_STRING", "")).encode("latin-1")
-        request = (method, path, query_string, request_headers(environ))
-        reply, _ = journal_answer(
-            self.mock, fault, fault.note, (*request, read_body(environ))
-        )
+        body = read_body(environ, self.mock.settings.max_body_bytes)
+        request = (method, path, query_string(environ), request_headers(environ), body)
+        reply, _ = journal_answer(self.mock, fault, fault.note, request)
 
         if rule.drop:
             return drop_connection(environ, start_response)
@@ -719,47 +718,6 @@ class FaultInjector:
 
         start_response(f"{rule.status} {_phrase(rule.status)}", response_headers)
         return [b"" if method == "HEAD" else encoded]
-
-
-def request_path(environ: Mapping) -> str:
-    """The path as Flask sees it: `PATH_INFO` read as UTF-8."""
-    raw = str(environ.get("PATH_INFO", "")).encode("latin-1", "replace")
-    return raw.decode("utf-8", "replace")
-
-
-def request_headers(environ: Mapping) -> dict[str, str]:
-    """The request's headers from a WSGI environ, `Content-Type` included."""
-    headers = {}
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            name = key[len("HTTP_") :]
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            name = key
-        else:
-            continue
-
-        if value:
-            headers[name.replace("_", "-").title()] = str(value)
-
-    return headers
-
-
-def read_body(environ: Mapping) -> bytes | None:
-    """The request body, read so the connection stays usable; None if unreadable."""
-    stream = environ.get("wsgi.input")
-    length_text = str(environ.get("CONTENT_LENGTH") or "").strip()
-    try:
-        if length_text:
-            length = int(length_text)
-            return stream.read(length) if stream is not None and length > 0 else b""
-
-        if stream is not None and environ.get("wsgi.input_terminated"):
-            return stream.read()
-    except (OSError, ValueError):
-        logger.warning("could not read the body of a faulted call")
-        return None
-
-    return b""
 
 
 def drop_connection(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
