@@ -42,9 +42,14 @@ class Served:
         return httpx.Client(base_url=self.url, trust_env=False, timeout=10)
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
-        """Sends `signum` and waits; the exit code."""
+        """Sends `signum` and waits; the exit code. A server still running after
+        20 s fails the test with its log."""
         self.process.send_signal(signum)
-        return self.process.wait(timeout=20)
+        try:
+            return self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            log = self.log.read_text(encoding="utf-8")
+            pytest.fail(f"serve did not stop within 20 s of signal {signum}: {log!r}")
 
     def log_lines(self) -> list[str]:
         """The log after the startup line, one item per line."""
